@@ -166,7 +166,7 @@ def save_figure(fig, name, *, caption):
         path = folder / f"{name}.{fmt}"
         data = render(fig, fmt)
         if check_only:
-            if not path.exists() or path.read_bytes() != data:
+            if not path.exists() or path.read_bytes() != data:  # missing or different
                 stale.append(path.name)
         else:
             folder.mkdir(parents=True, exist_ok=True)
