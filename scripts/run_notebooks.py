@@ -37,6 +37,7 @@ def execute(path):
         kernel_name="python3",
         timeout=600,
         record_timing=False,
+        coalesce_streams=True,  # one stdout output per cell, however the kernel split the writes
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
