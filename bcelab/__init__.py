@@ -16,8 +16,22 @@ Modules, one per concept:
 - ``precision``: bfloat16 emulated in float32 (rounding, format facts, σ thresholds).
 - ``frameworks``: numpy reproductions of PyTorch, Keras, TensorFlow, optax
   and scikit-learn binary cross-entropy formulas.
+- ``stable``: the stable sigmoid, log_sigmoid, softplus, BCE from
+  probabilities and from logits, and its gradient (exported at top level).
+- ``reference``: mpmath reference values, correct rounding and ULP errors.
+- ``candidates``: the proposed fixes (float64, xlogy, special cases, eps,
+  clipping, softplus, logits) as ``(loss, grad)`` functions of logits and labels.
 """
 
 __version__ = "0.1.0"
 
 from bcelab.softmax import log_softmax, softmax_cross_entropy_with_logits
+from bcelab.stable import (
+    bce,
+    bce_with_logits,
+    bce_with_logits_and_grad,
+    bce_with_logits_grad,
+    log_sigmoid,
+    sigmoid,
+    softplus,
+)
