@@ -3,10 +3,16 @@
 The notebooks are saved with deterministic bytes: no timing metadata, the
 kernelspec ``python3`` and only the language name in ``language_info``, so a
 second run changes nothing in git.
+
+Cells whose first line is ``# NBVAL_IGNORE_OUTPUT`` measure time. Their
+committed output is kept when their source is unchanged, because fresh timings
+would differ on every run; pass ``--refresh-timings`` to record new ones.
+The measured ratios that the series cites live in bench/RESULTS.md.
 """
 
+import argparse
+import copy
 import os
-import sys
 import time
 from pathlib import Path
 
@@ -29,9 +35,22 @@ def normalise_metadata(notebook):
         cell.metadata.pop("execution", None)
 
 
-def execute(path):
+IGNORE_OUTPUT_MARK = "# NBVAL_IGNORE_OUTPUT"
+
+
+def timing_outputs(notebook):
+    """Map the source of each timing cell to its outputs."""
+    return {
+        cell.source: copy.deepcopy(cell.outputs)
+        for cell in notebook.cells
+        if cell.cell_type == "code" and cell.source.startswith(IGNORE_OUTPUT_MARK)
+    }
+
+
+def execute(path, refresh_timings=False):
     """Run one notebook with its own folder as the working directory."""
     notebook = nbformat.read(path, as_version=4)
+    committed_timings = {} if refresh_timings else timing_outputs(notebook)
     client = NotebookClient(
         notebook,
         kernel_name="python3",
@@ -41,19 +60,29 @@ def execute(path):
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
+    for cell in notebook.cells:
+        if cell.cell_type == "code" and cell.source in committed_timings:
+            cell.outputs = committed_timings[cell.source]
     normalise_metadata(notebook)
     nbformat.write(notebook, path)
 
 
-def main(names):
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="notebook file names in notebooks/ (default: all)")
+    parser.add_argument("--refresh-timings", action="store_true",
+                        help="replace the committed output of timing cells with fresh measurements")
+    args = parser.parse_args()
+
     os.environ.pop("BCELAB_FIGURES_CHECK", None)
     os.environ.setdefault("PYTHONHASHSEED", "0")
-    paths = [NOTEBOOKS / name for name in names] if names else sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))
-    for path in paths:
+    names = args.names or [path.name for path in sorted(NOTEBOOKS.glob("[0-9][0-9]-*.ipynb"))]
+    for name in names:
+        path = NOTEBOOKS / name
         start = time.perf_counter()
-        execute(path)
+        execute(path, refresh_timings=args.refresh_timings)
         print(f"{path.name}: {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()
