@@ -9,6 +9,18 @@ first offending value and its index.
 import numpy as np
 
 
+def floating_dtype(value):
+    """Return the floating dtype of an array or numpy scalar, or None for anything else.
+
+    A numpy scalar type such as ``np.float16`` itself (not a value of it) has
+    a ``dtype`` attribute that is not a dtype, so it counts as "anything else".
+    """
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype) and np.issubdtype(dtype, np.floating):
+        return dtype
+    return None
+
+
 def result_dtype(*values):
     """Return the floating dtype that a function of ``values`` computes in.
 
@@ -17,11 +29,7 @@ def result_dtype(*values):
     integer or boolean arrays do not vote. With no floating input the
     result is float64.
     """
-    floating = []
-    for value in values:
-        dtype = getattr(value, "dtype", None)
-        if dtype is not None and np.issubdtype(dtype, np.floating):
-            floating.append(dtype)
+    floating = [dtype for dtype in map(floating_dtype, values) if dtype is not None]
     if not floating:
         return np.dtype(np.float64)
     return np.result_type(*floating)
@@ -34,8 +42,25 @@ def as_float_array(value, name, dtype):
     a loss of such values has no meaning and numpy would otherwise coerce or
     fail with an unrelated message.
     """
+    if isinstance(value, type):
+        raise ValueError(f"{name} must be an array or a number; got the type {value.__name__}")
+    if isinstance(value, np.ma.MaskedArray):
+        # Computing on the hidden entries would silently drop the mask.
+        raise ValueError(
+            f"{name} is a masked array, which is not supported; "
+            f"pass value.compressed() or value.filled(...) instead"
+        )
     array = np.asarray(value)
     kind = array.dtype.kind
+    if kind == "O" and all(type(item) is int for item in array.flat):
+        # Python ints too large for int64 arrive as an object array.
+        try:
+            return array.astype(dtype)
+        except OverflowError:
+            raise ValueError(
+                f"{name} contains an integer too large for {np.dtype(dtype)}; "
+                f"pass float('inf') for an infinite value"
+            ) from None
     if kind not in "biuf":
         raise ValueError(
             f"{name} must be real numbers (bool, int or float); "
