@@ -97,8 +97,8 @@ def new_figure(width="one", height=None, nrows=1, ncols=1, **subplot_kw):
 
     Args:
         width: ``"one"`` (3.4 in) or ``"two"`` (7.0 in).
-        height: height in inches; by default 0.75 of the width for a single
-            panel row, plus 0.55 of that per extra row.
+        height: height in inches; by default 0.75 of one panel's width (at
+            most 2.6 in) for a single row, and 0.9 of that more per extra row.
         nrows, ncols, subplot_kw: passed to ``plt.subplots``.
 
     Returns:

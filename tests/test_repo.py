@@ -79,7 +79,8 @@ def test_binder_requirements_each_pin_commented():
         above = index - 1
         while above >= 0 and "==" in lines[above] and not lines[above].startswith("#"):
             above -= 1
-        assert above >= 0 and lines[above].startswith("# "), f"pin without a comment: {line}"
+        assert above >= 0, f"pin without a comment: {line}"
+        assert lines[above].startswith("# "), f"pin without a comment: {line}"
 
 
 def test_binder_requirements_cover_output_packages():
