@@ -1,10 +1,12 @@
 """Tests of bcelab.softmax: accuracy against mpmath, the edge rules, dtypes and label checks.
 
-Accuracy targets: log_softmax is within 4 ulp of the mpmath value plus
-4 ulp of the log-sum-exp, because the normalizer's size sets its absolute
-error. softmax is within 4 ulp relative. The cross-entropy is within a few
-ulp of the loss's own magnitude plus the normalizer's.
+Accuracy targets are in ULPs of the exact value (bcelab.reference.ulp_error).
+log_softmax, softmax and the cross-entropy (one-hot and soft labels) must be
+within 1 ULP for float16 and float32 and within 4 ULP for float64. The rows
+are random or adversarial: near-equal maxima, tiny losses, huge logits.
 """
+
+import warnings
 
 import numpy as np
 import pytest
@@ -25,14 +27,57 @@ from bcelab.softmax import (
 inf = np.inf
 nan = np.nan
 DTYPES = [np.float16, np.float32, np.float64]
+MAX_ULP = {np.float16: 1.0, np.float32: 1.0, np.float64: 4.0}
 
 
 def exact_log_softmax(row):
-    """Return the log-softmax of a 1-d float row as mpf values at 60 digits."""
+    """Return the log-softmax of a 1-d float row as mpf values at 60 digits, and the normalizer.
+
+    Computed as (z_i - m) - log1p(sum over j != k of exp(z_j - m)), with k the
+    first maximum, so that a tiny log1p term is not lost next to m.
+    """
     with mp.workdps(60):
         values = [mp.mpf(float(v)) for v in row]
-        normalizer = mp.log(mp.fsum(mp.exp(v) for v in values))
-        return [v - normalizer for v in values], normalizer
+        k = max(range(len(values)), key=lambda i: values[i])
+        maximum = values[k]
+        rest = mp.fsum(mp.exp(v - maximum) for i, v in enumerate(values) if i != k)
+        log_normalizer = mp.log1p(rest)
+        return [(v - maximum) - log_normalizer for v in values], maximum + log_normalizer
+
+
+def adversarial_rows(dtype, count, seed):
+    """Return finite logit rows of ``dtype`` with 2 to 8 classes that stress the accuracy.
+
+    The five kinds, in turn: normal rows at several scales, tiny losses (the
+    other classes far below the maximum, down to the subnormal range of exp),
+    near-equal maxima, a large common offset with wide gaps, and magnitudes up
+    to near the largest float.
+    """
+    rng = np.random.default_rng(seed)
+    info = np.finfo(dtype)
+    underflow = -np.log(float(info.smallest_subnormal))
+    rows = []
+    while len(rows) < count:
+        classes = int(rng.integers(2, 9))
+        kind = len(rows) % 5
+        if kind == 0:
+            row = rng.standard_normal(classes) * rng.choice([1, 5, 30, 300])
+        elif kind == 1:
+            top = rng.uniform(-50, 50)
+            row = np.concatenate([[top], top - rng.uniform(1, underflow, classes - 1)])
+        elif kind == 2:
+            base = rng.uniform(-1e3, 1e3)
+            step = float(np.spacing(dtype(abs(base) + 1)))
+            row = base + rng.standard_normal(classes) * step * rng.integers(1, 8)
+        elif kind == 3:
+            row = rng.uniform(0, float(info.max) ** 0.5) - rng.uniform(0, underflow, classes)
+        else:
+            exponent = rng.uniform(-20, 0.99 * np.log(float(info.max)), classes)
+            row = rng.choice([-1, 1], classes) * np.exp(exponent)
+        row = row.astype(dtype)
+        if np.all(np.isfinite(row)):
+            rows.append(row)
+    return rows
 
 
 class TestExports:
@@ -76,6 +121,72 @@ class TestLogSoftmaxAccuracy:
     def test_axis_argument(self):
         rows = np.array([[1.0, 2.0], [3.0, 5.0]])
         np.testing.assert_array_equal(log_softmax(rows, axis=0), log_softmax(rows.T, axis=-1).T)
+
+
+class TestAccuracyInUlps:
+    # 150 rows per dtype, 2 to 8 classes; 3 of every 5 rows have tiny losses, near-equal
+    # maxima or a large offset. float64 errors come from exp, the sum and log1p.
+    ROWS = 150
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_log_softmax_adversarial_rows(self, dtype):
+        worst = 0.0
+        for row in adversarial_rows(dtype, self.ROWS, seed=10):
+            exact, _ = exact_log_softmax(row)
+            errors = ulp_error(log_softmax(row), np.array(exact, dtype=object), dtype)
+            worst = max(worst, float(np.max(errors)))
+        assert worst <= MAX_ULP[dtype]
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_one_hot_cross_entropy_adversarial_rows(self, dtype):
+        worst = 0.0
+        for row in adversarial_rows(dtype, self.ROWS, seed=11):
+            exact, _ = exact_log_softmax(row)
+            for k in range(len(row)):
+                labels = np.zeros(len(row), dtype=dtype)
+                labels[k] = 1
+                loss = softmax_cross_entropy_with_logits(row, labels)
+                worst = max(worst, ulp_error(loss, -exact[k], dtype))
+        assert worst <= MAX_ULP[dtype]
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_soft_label_cross_entropy_adversarial_rows(self, dtype):
+        rng = np.random.default_rng(12)
+        worst = 0.0
+        for row in adversarial_rows(dtype, self.ROWS, seed=12):
+            labels = rng.dirichlet(np.ones(len(row))).astype(dtype)
+            exact, _ = exact_log_softmax(row)
+            with mp.workdps(60):
+                reference = -mp.fsum(mp.mpf(float(y)) * v for y, v in zip(labels, exact))
+            loss = softmax_cross_entropy_with_logits(row, labels)
+            worst = max(worst, ulp_error(loss, reference, dtype))
+        assert worst <= MAX_ULP[dtype]
+
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_softmax_adversarial_rows(self, dtype):
+        worst = 0.0
+        for row in adversarial_rows(dtype, self.ROWS, seed=13):
+            exact, _ = exact_log_softmax(row)
+            with mp.workdps(60):
+                reference = np.array([mp.exp(v) for v in exact], dtype=object)
+            worst = max(worst, float(np.max(ulp_error(softmax(row), reference, dtype))))
+        assert worst <= MAX_ULP[dtype]
+
+    def test_tiny_float64_loss_far_below_the_maximum(self):
+        # Loss exp(-528.3...) = 3.57e-230: rounding z_j - m alone, before exp,
+        # would cost about 528 / 2 ULP.
+        logits = np.array([-299.50744759910685, 228.81388235970817])
+        exact, _ = exact_log_softmax(logits)
+        loss = softmax_cross_entropy_with_logits(logits, np.array([0.0, 1.0]))
+        assert ulp_error(loss, -exact[1], np.float64) <= 2
+        assert ulp_error(log_softmax(logits), np.array(exact, dtype=object), np.float64).max() <= 2
+
+    def test_tiny_float32_loss_is_rounded_once(self):
+        # Loss 2.018e-19: computed in float32, the rounding of z_j - m cost about 30 ULP.
+        logits = np.float32([23.565473556518555, -19.48145294189453])
+        exact, _ = exact_log_softmax(logits)
+        loss = softmax_cross_entropy_with_logits(logits, np.float32([1.0, 0.0]))
+        assert ulp_error(loss, -exact[0], np.float32) <= 0.5
 
 
 class TestLogSoftmaxEdges:
@@ -126,7 +237,7 @@ class TestDtypes:
 
     def test_float16_accumulates_wider(self):
         # 70,000 equal float16 logits: a float16 sum of their exponentials would
-        # overflow (max 65,504); computed in float32, each log-probability is -log(70000).
+        # overflow (max 65,504); computed in float64, each log-probability is -log(70000).
         logits = np.zeros(70_000, dtype=np.float16)
         result = log_softmax(logits)
         assert result.dtype == np.float16
@@ -316,6 +427,26 @@ class TestValidation:
         with pytest.raises(ValueError, match="sums to"):
             softmax_cross_entropy_with_logits(np.zeros(2), labels)
 
+    def test_broadcast_label_error_names_index_in_labels(self):
+        with pytest.raises(ValueError, match=r"found 1\.5 at index \(0,\)"):
+            softmax_cross_entropy_with_logits(np.zeros((3, 2)), np.array([1.5, -0.5]))
+
+    def test_broadcast_label_sum_error_names_index_in_labels(self):
+        labels = np.array([[1.0, 0.0], [0.3, 0.3], [0.0, 1.0]])
+        with pytest.raises(ValueError, match=r"vector at index \(1,\) of labels.*sums to 0\.6"):
+            softmax_cross_entropy_with_logits(np.zeros((4, 3, 2)), labels)
+
+    def test_labels_broadcast_along_classes_count_per_class(self):
+        # Labels of length 1 along the class axis repeat for every class: 4 * 0.25 = 1.
+        loss = softmax_cross_entropy_with_logits(np.zeros((3, 4)), np.full((3, 1), 0.25))
+        np.testing.assert_allclose(loss, np.log(4.0), rtol=1e-15)
+        with pytest.raises(ValueError, match=r"vector at index \(0,\) of labels.*sums to 1\.2"):
+            softmax_cross_entropy_with_logits(np.zeros((3, 4)), np.full((3, 1), 0.3))
+
+    def test_shapes_that_do_not_broadcast(self):
+        with pytest.raises(ValueError, match=r"shape \(2, 3\).*shape \(2, 4\) do not broadcast"):
+            softmax_cross_entropy_with_logits(np.zeros((2, 3)), np.zeros((2, 4)))
+
     def test_scalar_logits_rejected(self):
         with pytest.raises(ValueError, match="at least one dimension"):
             log_softmax(3.0)
@@ -334,11 +465,60 @@ class TestValidation:
 
 
 class TestNoWarnings:
-    def test_infinite_and_nan_inputs_are_silent(self):
-        # pytest runs with filterwarnings=error, so any RuntimeWarning fails this test.
-        logits = np.array([[inf, -inf, 0.0], [-inf, -inf, -inf], [nan, 1.0, 2.0], [inf, inf, 1e308]])
-        labels = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    # (logits, labels) of valid input whose computation overflows or underflows
+    # on the way to a correctly rounded result.
+    CASES = [
+        (np.array([1.7976931348623157e308, -1.7976931348623157e308]), np.array([1.0, 0.0])),
+        (np.array([1.7976931348623157e308, -1.7976931348623157e308]), np.array([0.0, 1.0])),
+        (np.float32([3e38, -3e38]), np.float32([0.0, 1.0])),
+        (np.array([1e308, -1e308]), np.array([0.5, 0.5])),
+        (np.float16([60000, -60000]), np.float16([1.0, 0.0])),
+        (np.float16([0, -20]), np.float16([1.0, 0.0])),
+        (np.array([0.0, -800.0]), np.array([1.0, 0.0])),
+        # One row takes the overflow path while another has a -inf logit under label 0.
+        (np.array([[1e308, -1e308], [0.0, -inf]]), np.array([[0.5, 0.5], [1.0, 0.0]])),
+        (np.array([[inf, -inf, 0.0], [-inf, -inf, -inf], [nan, 1.0, 2.0], [inf, inf, 1e308]]),
+         np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]])),
+    ]
+
+    @staticmethod
+    def call_all(logits, labels):
         log_softmax(logits)
         softmax(logits)
         softmax_cross_entropy_with_logits(logits, labels)
         softmax_cross_entropy_with_logits_grad(logits, labels)
+
+    @pytest.mark.parametrize("logits, labels", CASES)
+    def test_warnings_as_errors(self, logits, labels):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            self.call_all(logits, labels)
+
+    @pytest.mark.parametrize("logits, labels", CASES)
+    def test_errstate_raise(self, logits, labels):
+        with np.errstate(all="raise"):
+            self.call_all(logits, labels)
+
+    def test_caller_errstate_is_restored(self):
+        with np.errstate(all="raise"):
+            log_softmax(np.array([0.0, -800.0]))
+            assert np.geterr()["under"] == "raise"
+
+
+class TestOverflowingDifferences:
+    def test_huge_opposite_logits_give_the_limits(self):
+        fmax = np.finfo(np.float64).max
+        logits = np.array([fmax, -fmax])
+        np.testing.assert_array_equal(log_softmax(logits), [0.0, -inf])
+        np.testing.assert_array_equal(softmax(logits), [1.0, 0.0])
+        assert softmax_cross_entropy_with_logits(logits, np.array([1.0, 0.0])) == 0.0
+        assert softmax_cross_entropy_with_logits(logits, np.array([0.0, 1.0])) == inf
+
+    def test_soft_label_on_overflowed_difference_is_finite(self):
+        # z_1 - z_0 = -2e308 overflows, but the loss 0.5 * 2e308 = 1e308 does not.
+        loss = softmax_cross_entropy_with_logits(np.array([1e308, -1e308]), np.array([0.5, 0.5]))
+        assert loss == 1e308
+
+    def test_float16_result_overflows_to_minus_inf(self):
+        # log_softmax = -120000, beyond the float16 range (max 65504).
+        np.testing.assert_array_equal(log_softmax(np.float16([60000, -60000])), np.float16([0.0, -inf]))
