@@ -49,8 +49,14 @@ EDGE_CASES = [
     (stable.bce_with_logits, (-INF, 1.0), {"pos_weight": 0.0}, 0.0),
     (stable.bce_with_logits, (-INF, 1.0), {"pos_weight": 3.0}, INF),
     (stable.bce_with_logits, (INF, 1.0), {"pos_weight": 3.0}, 0.0),
+    (stable.bce_with_logits, (-INF, 0.0), {"pos_weight": 3.0}, 0.0),
+    (stable.bce_with_logits, (INF, 0.5), {"pos_weight": 3.0}, INF),
+    (stable.bce_with_logits, (-INF, 0.25), {"pos_weight": 2.0}, INF),
+    (stable.bce_with_logits, (INF, 1.0), {"pos_weight": 0.0}, 0.0),
+    (stable.bce_with_logits, (0.0, 1.0), {"pos_weight": 0.0}, 0.0),
     (stable.bce_with_logits, (NAN, 0.0), {}, NAN),
     (stable.bce_with_logits, (NAN, 1.0), {"pos_weight": 0.0}, NAN),
+    (stable.bce_with_logits, (NAN, 0.5), {"pos_weight": 2.0}, NAN),
     (stable.bce_with_logits_grad, (INF, 0.25), {}, 0.75),
     (stable.bce_with_logits_grad, (INF, 1.0), {}, 0.0),
     (stable.bce_with_logits_grad, (-INF, 0.25), {}, -0.25),
@@ -58,14 +64,27 @@ EDGE_CASES = [
     (stable.bce_with_logits_grad, (INF, 0.25), {"pos_weight": 2.0}, 0.75),
     (stable.bce_with_logits_grad, (-INF, 0.0), {}, 0.0),
     (stable.bce_with_logits_grad, (0.0, 0.5), {}, 0.0),
+    (stable.bce_with_logits_grad, (INF, 1.0), {"pos_weight": 3.0}, 0.0),
+    (stable.bce_with_logits_grad, (-INF, 1.0), {"pos_weight": 3.0}, -3.0),
+    (stable.bce_with_logits_grad, (-INF, 0.0), {"pos_weight": 3.0}, 0.0),
+    (stable.bce_with_logits_grad, (0.0, 1.0), {"pos_weight": 2.0}, -1.0),
+    (stable.bce_with_logits_grad, (0.0, 0.0), {"pos_weight": 2.0}, 0.5),
     (stable.bce_with_logits_grad, (NAN, 1.0), {}, NAN),
+    (stable.bce_with_logits_grad, (NAN, 0.5), {"pos_weight": 2.0}, NAN),
     (stable.bce, (1.0, 0.0), {}, INF),
     (stable.bce, (1.0, 1.0), {}, 0.0),
     (stable.bce, (0.0, 0.0), {}, 0.0),
     (stable.bce, (0.0, 1.0), {}, INF),
     (stable.bce, (0.0, 1.0), {"pos_weight": 0.0}, 0.0),
+    (stable.bce, (1.0, 1.0), {"pos_weight": 2.5}, 0.0),
+    (stable.bce, (0.0, 0.0), {"pos_weight": 2.5}, 0.0),
+    (stable.bce, (0.0, 0.5), {"pos_weight": 0.0}, 0.0),
+    (stable.bce, (1.0, 0.5), {"pos_weight": 0.0}, INF),
+    (stable.bce, (0.0, 0.5), {"pos_weight": 2.5}, INF),
+    (stable.bce, (0.0, 0.5), {"pos_weight": 5e-324}, INF),
     (stable.bce, (NAN, 1.0), {}, NAN),
     (stable.bce, (NAN, 1.0), {"pos_weight": 0.0}, NAN),
+    (stable.bce, (NAN, 0.0), {"pos_weight": 2.5}, NAN),
 ]
 
 
@@ -85,7 +104,9 @@ def test_edge_case(function, args, kwargs, expected):
 def test_zero_losses_are_positive_zero():
     assert not np.signbit(stable.bce(1.0, 1.0))
     assert not np.signbit(stable.bce(0.0, 0.0))
+    assert not np.signbit(stable.bce(1.0, 1.0, pos_weight=2.5))
     assert not np.signbit(stable.bce_with_logits(INF, 1.0))
+    assert not np.signbit(stable.bce_with_logits(INF, 1.0, pos_weight=2.5))
 
 
 # ---------------------------------------------------------------- field reports
@@ -364,6 +385,22 @@ def test_no_floating_point_warnings_for_valid_input(dtype):
             stable.bce_with_logits_grad(z, y, pos_weight=pos_weight)
             stable.bce_with_logits_and_grad(z, y, pos_weight=pos_weight)
             stable.bce(p, y, pos_weight=pos_weight)
+
+
+@pytest.mark.skipif(np.finfo(np.longdouble).nmant <= 52, reason="longdouble is float64 on this platform")
+def test_longdouble_weighted_matches_float64_reference():
+    # longdouble runs the compensated formulas in its own dtype. No longdouble ULP bound
+    # is promised, but rounded to float64 the result must be within 1 float64 ULP.
+    rng = np.random.default_rng(7)
+    z = np.concatenate([rng.uniform(-40, 40, 200), rng.uniform(300, 1400, 50), [0.0, np.inf, -np.inf]])
+    cases = [(stable.bce_with_logits, reference.exact_loss, label) for label in (0.0, 1.0, 0.3)]
+    cases += [(stable.bce_with_logits_grad, reference.exact_grad, label) for label in (0.0, 1.0)]
+    for function, exact_function, label in cases:
+        result = function(z.astype(np.longdouble), np.longdouble(label), pos_weight=2.5)
+        assert result.dtype == np.longdouble
+        exact = reference.exact_array(lambda a, b: exact_function(a, b, pos_weight=2.5), z, label)
+        errors = reference.ulp_error(result.astype(np.float64), exact, np.float64)
+        assert errors.max() <= 1, f"{function.__name__}, y={label}: {errors.max():.3f} float64 ULP"
 
 
 def test_overflow_gives_infinity():
