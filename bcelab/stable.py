@@ -77,13 +77,12 @@ References:
     (1980): the reduction -|z| + k·ln 2 with ln 2 split into two parts.
 """
 
-import decimal
-import functools
 from typing import NamedTuple
 
 import numpy as np
 
-from bcelab._validation import as_float_array, check_unit_interval, finish, result_dtype
+from bcelab import _compensated
+from bcelab._validation import as_float_array, check_unit_interval, finish, floating_dtype, result_dtype
 
 BLOCK_SIZE = 8192
 """Elements per block: ten float64 temporaries of 64 KiB each (640 KiB) fit in an L2 cache of 1 MiB or more."""
@@ -103,15 +102,9 @@ __all__ = [
 
 
 def _floating_dtype(value):
-    """Return the floating dtype of ``value``, or float64 for anything else.
-
-    A scalar type such as ``np.float16`` has a ``dtype`` attribute that is
-    not a dtype; it gets float64 here, and as_float_array then rejects it.
-    """
-    dtype = getattr(value, "dtype", None)
-    if isinstance(dtype, np.dtype) and np.issubdtype(dtype, np.floating):
-        return dtype
-    return np.dtype(np.float64)
+    """Return the floating dtype of ``value``, or float64 for anything else (rejected later if not numeric)."""
+    dtype = floating_dtype(value)
+    return np.dtype(np.float64) if dtype is None else dtype
 
 
 def _as_checked_unit_interval(value, name, *, allow_nan):
@@ -196,205 +189,6 @@ def _blockwise(kernel, inputs, dtype, n_outputs=1, weights=None):
 def _finish(outputs, dtype):
     results = [finish(output, dtype) for output in outputs]
     return results[0] if len(results) == 1 else tuple(results)
-
-
-# ---------------------------------------------------------------- compensated arithmetic
-#
-# The float64 paths with pos_weight, and bce on probabilities, keep every
-# product and sum exact as an unevaluated pair hi + lo, so that only exp, log
-# and log1p contribute errors and the result is rounded once (a subnormal
-# result twice, the first time 2^-53 relative). Products are
-# formed on frexp mantissas in [0.5, 1) with the binary exponents carried as
-# integers: Veltkamp's split then cannot overflow, Dekker's error term cannot
-# underflow, and a product such as w·y that is subnormal (or w·|z| beyond the
-# largest float) on its own still gives the right final result.
-
-
-class _Scaled(NamedTuple):
-    """The exact value (hi + lo)·2^exponent, with |hi| in [0.5, 1) or hi = 0."""
-
-    hi: np.ndarray
-    lo: np.ndarray
-    exponent: np.ndarray
-
-
-_ZERO_EXPONENT = -(1 << 20)
-"""Exponent given to a zero term, far below any real one, so it never sets the common exponent of a sum."""
-
-
-@functools.lru_cache(maxsize=None)
-def _constants(work):
-    """Return the constants of the compensated kernels for the working dtype ``work``.
-
-    split: Veltkamp's constant 2^ceil(p/2) + 1 for precision p.
-    tail_start: T, from which exp(-|z|) is formed scaled as exp(-|z| + k·ln 2)·2^-k,
-        so that it stays a normal number; at T, e^-T squared is far below the
-        precision, so log1p(e) = e and e / (1 + e) = e there.
-    tail_end: beyond it, max·e^-|z| is below half the smallest subnormal.
-    ln2_hi, ln2_lo: ln 2 = ln2_hi + ln2_lo with few enough bits in ln2_hi that
-        -|z| + k·ln2_hi is exact for every k used (Cody and Waite's reduction).
-    atanh_coefficients: 1/(2n + 1), ..., 1/5, 1/3 for the series in :func:`_log1p_pair`.
-    """
-    info = np.finfo(work)
-    precision = info.nmant + 1
-    split = work.type(2.0 ** ((precision + 1) // 2) + 1)
-    tail_start = work.type(np.floor(-0.5 * np.log(info.smallest_normal)))
-    tail_end = work.type(np.ceil(np.log(info.max) - np.log(info.smallest_subnormal) + 1))
-
-    # k <= (tail_end - tail_start) / ln 2 + 1, and k·ln2_hi must fit the precision.
-    k_bits = int(np.ceil(np.log2(float(tail_end - tail_start) / np.log(2) + 2)))
-    # -|z| + k·ln2_hi lies in [-T - 1, -T]; a multiple of its spacing there is exact.
-    fraction_bits = min(precision - k_bits, precision - 1 - int(np.floor(np.log2(float(tail_start) + 1))))
-    context = decimal.Context(prec=80)
-    ln2 = context.ln(decimal.Decimal(2))
-    numerator = int((ln2 * 2**fraction_bits).to_integral_value(context=context))
-    ln2_hi = np.ldexp(work.type(numerator), -fraction_bits)
-    ln2_lo = work.type(str(ln2 - decimal.Decimal(numerator) / 2**fraction_bits))
-    # Terms of the atanh series in _log1p_pair: u^2 <= 1/9, so (1/9)^n < 2^-(p + 3) is enough.
-    series_terms = int(np.ceil((precision + 3) / np.log2(9)))
-    return {
-        "split": split,
-        "atanh_coefficients": [work.type(1) / work.type(2 * k + 1) for k in range(series_terms, 0, -1)],
-        "tail_start": tail_start,
-        "tail_end": tail_end,
-        "ln2_hi": ln2_hi,
-        "ln2_lo": ln2_lo,
-    }
-
-
-def _two_sum(a, b):
-    """Return (s, error) with s = fl(a + b) and s + error = a + b exactly (Knuth's TwoSum)."""
-    s = a + b
-    b_virtual = s - a
-    error = (a - (s - b_virtual)) + (b - b_virtual)
-    return s, error
-
-
-def _two_product(a, b, split):
-    """Return (p, error) with p = fl(a·b) and p + error = a·b exactly (Dekker's TwoProduct).
-
-    Exact when a·split and b·split do not overflow and a·b is far above the
-    underflow threshold; the callers pass frexp mantissas, or quotients of at
-    least e^-356 with denominators in [1, 3].
-    """
-    p = a * b
-    a_big = a * split
-    a_hi = a_big - (a_big - a)
-    a_lo = a - a_hi
-    b_big = b * split
-    b_hi = b_big - (b_big - b)
-    b_lo = b - b_hi
-    error = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    return p, error
-
-
-def _normalize(hi, lo, exponent=0):
-    """Return the :class:`_Scaled` form of (hi + lo)·2^exponent (|lo| much smaller than |hi|)."""
-    mantissa, shift = np.frexp(hi)
-    shift = shift + exponent
-    lo = np.ldexp(lo, -shift + exponent)
-    shift[mantissa == 0] = _ZERO_EXPONENT
-    return _Scaled(mantissa, lo, shift)
-
-
-def _scaled_product(a, b, split):
-    """Return a·b as a :class:`_Scaled` from two :class:`_Scaled` factors.
-
-    Exact except for the dropped lo·lo term and the rounding of the cross
-    terms, both about 2^-105 of the product in float64.
-    """
-    p, error = _two_product(a.hi, b.hi, split)
-    error += a.hi * b.lo + a.lo * b.hi
-    return _normalize(p, error, a.exponent + b.exponent)
-
-
-def _round_scaled_sum(a, b, sign):
-    """Return a + sign·b rounded to the working dtype.
-
-    Both terms are brought to the larger exponent first, so the pairs are
-    added in the normal range and rounded there. ldexp then scales the sum
-    exactly, rounds it a second time when the result is subnormal, and gives
-    ±inf when it overflows.
-    """
-    exponent = np.maximum(a.exponent, b.exponent)
-    a_shift = a.exponent - exponent
-    b_shift = b.exponent - exponent
-    s, error = _two_sum(np.ldexp(a.hi, a_shift), sign * np.ldexp(b.hi, b_shift))
-    error += np.ldexp(a.lo, a_shift) + sign * np.ldexp(b.lo, b_shift)
-    return np.ldexp(s + error, exponent)
-
-
-def _scaled_exp_minus_abs(magnitude, constants):
-    """Return (hi, lo, exponent) with exp(-|z|) = (hi + lo)·2^exponent and hi a normal number.
-
-    For |z| >= T (``tail_start``) it is exp(r)·exp(k·ln2_lo)·2^-k with
-    k = floor((|z| - T) / ln 2) and r = -|z| + k·ln2_hi exact, so the only
-    error is that of exp(r), also where exp(-|z|) itself underflows. Below T,
-    k = 0 and lo = 0. |z| is capped at ``tail_end``, beyond which the product
-    with any finite weight rounds to 0; NaN becomes ``tail_end`` too, so the
-    callers set NaN results themselves.
-    """
-    capped = np.fmin(magnitude, constants["tail_end"])
-    k = np.floor((capped - constants["tail_start"]) / np.log(2))
-    np.maximum(k, 0, out=k)
-    # -|z| + k·ln2_hi is exact (few bits in ln2_hi), so the reduction adds no rounding.
-    r = k * constants["ln2_hi"] - capped
-    hi = np.exp(r)
-    lo = hi * np.expm1(k * constants["ln2_lo"])
-    return hi, lo, -k.astype(np.int32)
-
-
-def _log1p_pair(e, constants):
-    """Return log1p(e) for e in [0, 1] as a pair (hi, lo), accurate to far below one ULP.
-
-    log1p(e) = 2·atanh(u) = 2u + 2u^3·(1/3 + u^2/5 + ...) with u = e / (2 + e) <= 1/3:
-    2u is exact up to the pair u + u_lo, and the series, at most 1/27 of the
-    result, needs no extra precision. np.log1p alone would add a rounding of
-    up to 0.6 ULP, which a weight w can then lift past 2 ULP of w·log1p(e).
-    """
-    # Fast2Sum, exact because 2 >= e: 2 + e = denominator + denominator_error.
-    denominator = 2.0 + e
-    denominator_error = e - (denominator - 2.0)
-    u = e / denominator
-    product, product_error = _two_product(u, denominator, constants["split"])
-    u_lo = (((e - product) - product_error) - u * denominator_error) / denominator
-
-    v = u * u
-    coefficients = constants["atanh_coefficients"]
-    series = np.full_like(v, coefficients[0])
-    for coefficient in coefficients[1:]:
-        series *= v
-        series += coefficient
-    lo = 2.0 * u_lo + 2.0 * u * v * series
-    # Fast2Sum, exact because 2u >= |lo|.
-    hi = 2.0 * u + lo
-    lo = lo - (hi - 2.0 * u)
-    return hi, lo
-
-
-def _scaled_label_terms(z, y, w, split):
-    """Return (s, c, t) for the compensated kernels, s and c as exact :class:`_Scaled` values.
-
-    s is 1 - y where z >= 0 and w·y where z < 0, the slope of the linear
-    part of the loss. c = 1 - y + w·y is the weight of log1p(exp(-|z|)).
-    t is 1.0 where z >= 0, else 0.0.
-    """
-    nonnegative = z >= 0.0
-    t = nonnegative.astype(z.dtype)
-    # Fast2Sum, exact because 1 >= y: 1 - y = one_minus_y + one_minus_y_error.
-    one_minus_y = 1.0 - y
-    one_minus_y_error = (1.0 - one_minus_y) - y
-    weighted_y = _scaled_product(_normalize(w, np.zeros_like(w)), _normalize(y, np.zeros_like(y)), split)
-
-    # c = (1 - y) + w·y; 1 - y >= 2^-p unless y = 1, so a subnormal w·y adds nothing that counts.
-    weighted_y_hi = np.ldexp(weighted_y.hi, weighted_y.exponent)
-    weighted_y_lo = np.ldexp(weighted_y.lo, weighted_y.exponent)
-    c_hi, c_error = _two_sum(one_minus_y, weighted_y_hi)
-    c = _normalize(c_hi, c_error + one_minus_y_error + weighted_y_lo)
-
-    positive_slope = _normalize(one_minus_y, one_minus_y_error)
-    s = _Scaled(*(np.where(nonnegative, a, b) for a, b in zip(positive_slope, weighted_y)))
-    return s, c, t
 
 
 # ---------------------------------------------------------------- kernels
@@ -623,11 +417,11 @@ def _weighted_parts(z, y, w):
     """Return the parts shared by the compensated loss and gradient with pos_weight.
 
     Returns (constants, s, c, t, e_hi, e_lo, e_exponent), where s, c and t
-    are those of :func:`_scaled_label_terms` and exp(-|z|) = (e_hi + e_lo)·2^e_exponent.
+    are those of :func:`_compensated.scaled_label_terms` and exp(-|z|) = (e_hi + e_lo)·2^e_exponent.
     """
-    constants = _constants(z.dtype)
-    s, c, t = _scaled_label_terms(z, y, w, constants["split"])
-    e_hi, e_lo, e_exponent = _scaled_exp_minus_abs(np.abs(z), constants)
+    constants = _compensated.constants(z.dtype)
+    s, c, t = _compensated.scaled_label_terms(z, y, w, constants["split"])
+    e_hi, e_lo, e_exponent = _compensated.scaled_exp_minus_abs(np.abs(z), constants)
     return constants, s, c, t, e_hi, e_lo, e_exponent
 
 
@@ -636,12 +430,12 @@ def _write_weighted_loss(z, parts, out):
     constants, s, c, _, e_hi, e_lo, e_exponent = parts
     split = constants["split"]
     magnitude = np.abs(z)
-    log1p_hi, log1p_lo = _log1p_pair(e_hi, constants)
+    log1p_hi, log1p_lo = _compensated.log1p_pair(e_hi, constants)
     # log1p(e) = e·(1 - e/2 + ...) is e itself in the scaled tail, the only place where e_lo is nonzero.
-    log1p_term = _normalize(log1p_hi, log1p_lo + e_lo, e_exponent)
-    linear = _scaled_product(s, _normalize(magnitude, np.zeros_like(magnitude)), split)
-    curved = _scaled_product(c, log1p_term, split)
-    out[...] = _round_scaled_sum(linear, curved, 1.0)
+    log1p_term = _compensated.normalize(log1p_hi, log1p_lo + e_lo, e_exponent)
+    linear = _compensated.scaled_product(s, _compensated.normalize(magnitude, np.zeros_like(magnitude)), split)
+    curved = _compensated.scaled_product(c, log1p_term, split)
+    out[...] = _compensated.round_scaled_sum(linear, curved, 1.0)
 
     # At |z| = inf the linear term is inf·s: +inf, or 0 for an absent term (s = 0).
     infinite = np.isinf(magnitude)
@@ -664,12 +458,12 @@ def _write_weighted_grad(z, parts, out):
     denominator = 1.0 + e_hi
     denominator_error = e_hi - (denominator - 1.0)
     q = e_hi / denominator
-    product, product_error = _two_product(q, denominator, split)
+    product, product_error = _compensated.two_product(q, denominator, split)
     remainder = ((e_hi - product) - product_error) - q * denominator_error
     # In the scaled tail e / (1 + e) = e, so e_lo adds unchanged.
-    sigmoid_small = _normalize(q, remainder / denominator + e_lo, e_exponent)
-    curved = _scaled_product(c, sigmoid_small, split)
-    out[...] = _round_scaled_sum(s, curved, -1.0)
+    sigmoid_small = _compensated.normalize(q, remainder / denominator + e_lo, e_exponent)
+    curved = _compensated.scaled_product(c, sigmoid_small, split)
+    out[...] = _compensated.round_scaled_sum(s, curved, -1.0)
     out *= 2.0 * t - 1.0
     out[np.isnan(z)] = np.nan
 
@@ -897,7 +691,7 @@ def _write_compensated_bce(p, y, w, out):
     pairs and the products are formed on frexp mantissas, so a subnormal w·y
     or y·(-log p) is not rounded on its own, and only log and log1p add errors.
     """
-    split = _constants(p.dtype)["split"]
+    split = _compensated.constants(p.dtype)["split"]
     # -log(1 - p) as -log1p(-p) keeps the digits of p < 2^-53 that 1 - p would round away.
     negative_term = -np.log1p(-p)
     positive_term = -np.log(p)
@@ -909,14 +703,14 @@ def _write_compensated_bce(p, y, w, out):
     # Fast2Sum, exact because 1 >= y: 1 - y = one_minus_y + one_minus_y_error.
     one_minus_y = 1.0 - y
     one_minus_y_error = (1.0 - one_minus_y) - y
-    negative_coefficient = _normalize(one_minus_y, one_minus_y_error)
-    positive_coefficient = _normalize(y, np.zeros_like(y))
+    negative_coefficient = _compensated.normalize(one_minus_y, one_minus_y_error)
+    positive_coefficient = _compensated.normalize(y, np.zeros_like(y))
     if w is not None:
-        positive_coefficient = _scaled_product(_normalize(w, np.zeros_like(w)), positive_coefficient, split)
+        positive_coefficient = _compensated.scaled_product(_compensated.normalize(w, np.zeros_like(w)), positive_coefficient, split)
 
-    negative = _scaled_product(negative_coefficient, _normalize(negative_term, np.zeros_like(p)), split)
-    positive = _scaled_product(positive_coefficient, _normalize(positive_term, np.zeros_like(p)), split)
-    out[...] = _round_scaled_sum(negative, positive, 1.0)
+    negative = _compensated.scaled_product(negative_coefficient, _compensated.normalize(negative_term, np.zeros_like(p)), split)
+    positive = _compensated.scaled_product(positive_coefficient, _compensated.normalize(positive_term, np.zeros_like(p)), split)
+    out[...] = _compensated.round_scaled_sum(negative, positive, 1.0)
 
     # 0·log 0 := 0: an infinite log counts only where its coefficient is nonzero.
     infinite = (negative_infinite & (one_minus_y > 0)) | (positive_infinite & (positive_coefficient.hi > 0))
