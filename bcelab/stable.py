@@ -214,7 +214,7 @@ class _Workspace:
         self._size = size
         self._buffers = {}
         # Whether the kernels correct rounding errors: those of 1 + e and 1 - y
-        # without pos_weight, and every one (the compensated arithmetic above) with
+        # without pos_weight, and every one (bcelab._compensated) with
         # pos_weight and in bce. The corrections matter only when the working dtype
         # is also the result dtype: for float16 and float32 results the float64
         # errors are far below one ULP.
