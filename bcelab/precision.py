@@ -36,6 +36,7 @@ import numpy as np
 
 from bcelab import floats
 from bcelab._validation import as_float_array
+from bcelab.reference import round_to_format
 
 # bfloat16 keeps the top 16 of float32's 32 bits.
 DROPPED_BITS = 16
@@ -181,41 +182,16 @@ def round_exact_to_bfloat16(x):
     """Round the real number ``x`` (an mpmath mpf or an exact float) to bfloat16, ties to even.
 
     The reference for rounding decisions: exact integer arithmetic on the
-    binary expansion of ``x``, so there is no intermediate float rounding.
+    binary expansion of ``x`` (:func:`bcelab.reference.round_to_format`),
+    so there is no intermediate float rounding.
 
     Returns:
         A numpy float32 scalar holding the bfloat16 value.
     """
-    facts = BFLOAT16
     with mpmath.workprec(_REFERENCE_BITS):
         x = mpmath.mpf(x)
-    if mpmath.isnan(x):
-        return np.float32(np.nan)
-    if mpmath.isinf(x):
-        return np.float32(np.inf if x > 0 else -np.inf)
-    sign, mantissa, exponent, bitcount = x._mpf_
-    if mantissa == 0:
-        return np.float32(-0.0 if sign else 0.0)
-
-    # |x| = mantissa * 2**exponent; the spacing of bfloat16 values at |x| is
-    # 2**quantum, never finer than the subnormal spacing.
-    top = exponent + bitcount - 1
-    quantum = max(top, facts.min_exponent) - (facts.precision - 1)
-    shift = quantum - exponent
-    if shift <= 0:
-        units = mantissa << -shift
-    else:
-        units, remainder = divmod(mantissa, 1 << shift)
-        half = 1 << (shift - 1)
-        if remainder > half or (remainder == half and units % 2 == 1):
-            units += 1
-
-    # Overflow is decided after rounding, as IEEE 754 prescribes.
-    if units.bit_length() - 1 + quantum >= facts.max_exponent:
-        magnitude = math.inf
-    else:
-        magnitude = math.ldexp(units, quantum)
-    return np.float32(-magnitude if sign else magnitude)
+    facts = BFLOAT16
+    return np.float32(round_to_format(x, facts.precision, facts.min_exponent, facts.max_exponent))
 
 
 def naive_sigmoid_bfloat16(z):

@@ -212,38 +212,38 @@ def _format(dtype):
     return info.nmant + 1, int(info.minexp), int(info.maxexp)
 
 
-def round_to(x, dtype):
-    """Round ``x`` to the nearest value of ``dtype``, ties to even.
+def round_to_format(x, precision, min_exponent, max_exponent):
+    """Round ``x`` to the nearest value of a binary floating-point format, ties to even.
 
-    ``x`` is an mpf (or a number that converts exactly). The rounding is done
-    once, on the exact binary value, so there is no double rounding through
-    float64 for float16 and float32. Subnormal results are rounded at the
-    subnormal spacing, results beyond the largest finite value overflow to
-    ±inf as IEEE 754 prescribes (after rounding), and an exact zero or an
-    underflow keeps the sign of ``x``.
+    The format has ``precision`` significand bits (the implicit bit included),
+    smallest normal 2^min_exponent and overflow threshold 2^max_exponent, as
+    float16/32/64 and bfloat16 do. ``x`` is an mpf (or a number that converts
+    exactly). The rounding is done once, on the exact binary value, so there
+    is no double rounding through float64. Subnormal results are rounded at
+    the subnormal spacing, results beyond the largest finite value overflow
+    to ±inf after rounding as IEEE 754 prescribes, and an underflow keeps the
+    sign of ``x``.
 
-    Returns a numpy scalar of ``dtype``.
+    Returns a Python float, which holds every value of these formats exactly.
     """
-    dtype = np.dtype(dtype)
-    precision, min_exponent, max_exponent = _format(dtype)
     x = _to_mpf(x)
     if mp.isnan(x):
-        return dtype.type(np.nan)
+        return math.nan
     if mp.isinf(x):
-        return dtype.type(np.inf if x > 0 else -np.inf)
+        return math.inf if x > 0 else -math.inf
 
     sign, mantissa, exponent, bitcount = x._mpf_
     if mantissa == 0:
-        return dtype.type(0.0)
+        return 0.0  # mpmath has no signed zero
 
     # |x| = mantissa·2^exponent exactly; its leading bit has weight 2^top.
     top = exponent + bitcount - 1
     # Far outside the range the answer is known without shifting huge integers:
     # below a quarter of the smallest subnormal it rounds to 0, from 2^max on to inf.
     if top < min_exponent - precision - 1:
-        return dtype.type(-0.0 if sign else 0.0)
+        return -0.0 if sign else 0.0
     if top >= max_exponent:
-        return dtype.type(-np.inf if sign else np.inf)
+        return -math.inf if sign else math.inf
     quantum = max(top, min_exponent) - (precision - 1)
     shift = quantum - exponent
     if shift <= 0:
@@ -261,7 +261,16 @@ def round_to(x, dtype):
     else:
         # units·2^quantum has at most 53 bits, so float64 holds it exactly.
         magnitude = math.ldexp(units, quantum)
-    return dtype.type(-magnitude if sign else magnitude)
+    return -magnitude if sign else magnitude
+
+
+def round_to(x, dtype):
+    """Round ``x`` to the nearest value of ``dtype`` (float16, float32 or float64), ties to even.
+
+    See :func:`round_to_format`. Returns a numpy scalar of ``dtype``.
+    """
+    dtype = np.dtype(dtype)
+    return dtype.type(round_to_format(x, *_format(dtype)))
 
 
 def round_array(exact, dtype):
