@@ -15,17 +15,26 @@ Edge rules, shared by every function here (``axis`` is the class axis):
   into exp (TwoSum), because exp turns that error, up to half an ULP of
   |z_j - max|, into a relative error of up to |z_j - max| / 2 ULPs (hundreds
   of ULPs for a tiny loss such as 3.6e-230).
+- The sum of the terms exp(z_j - max) is compensated (pairwise TwoSum), so its
+  error does not grow with the number of classes. Subnormal terms would each
+  be rounded to a multiple of the smallest subnormal. So where they matter,
+  the terms are summed scaled by 2^k and unscaled once at the end, and a tiny
+  or subnormal log-normalizer (the loss of a confident, correct prediction
+  over many classes) keeps its digits.
 - Accuracy: log_softmax, softmax and the cross-entropy with one-hot or soft
   labels are within 1 ULP for float16 and float32 (the largest error found
-  is 0.5 ULP) and within 4 ULP for float64 (the largest found is 3.0 ULP,
-  for one-hot labels, and 2.6 for log_softmax and softmax). These were
-  measured against mpmath on 13,500 rows per dtype with 2 to 8 classes, with
-  numpy 2.4 on an x86-64 CPU with AVX-512. The rows are random or adversarial
-  (near-equal maxima, tiny losses down to the subnormals, logits up to near
-  the largest float). The float64 error comes from exp, the sum of the terms
-  and log1p, each good to about one ULP. So it depends on numpy's exp and
-  log1p on the CPU, and it grows with the number of classes.
-  tests/test_softmax.py pins these bounds.
+  is 0.5 ULP) and within 4 ULP for float64 (the largest found is 3.0 ULP for
+  softmax, 2.0 for one-hot labels and 1.7 for log_softmax and soft labels).
+  These were measured against mpmath with numpy 2.4 on an x86-64 CPU with
+  AVX-512, on about 14,000 rows per dtype with 2 to 8 classes and 180 rows
+  with 100, 1,000 or 100,000 classes (there the largest float64 error found
+  is 2.3 ULP for softmax and 1.5 for the rest). The rows are random or
+  adversarial (near-equal maxima, tiny losses down to a subnormal
+  log-normalizer, logits up to near the largest float). The float64 error
+  comes from exp, the one rounding of the sum and log1p, each good to about
+  one ULP, so it depends on numpy's exp and log1p on the CPU, but not on the
+  number of classes.
+  tests/test_softmax.py pins these bounds for up to 100,000 classes.
 - A logit of ``-inf`` is allowed and means "this class is impossible": its
   softmax is 0 and its log-softmax is ``-inf``. In the cross-entropy it
   contributes 0 when its label is 0, and makes the loss ``+inf`` when its label
@@ -51,6 +60,10 @@ Edge rules, shared by every function here (``axis`` is the class axis):
   (before broadcasting against the logits).
 """
 
+import decimal
+import fractions
+import functools
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -107,6 +120,69 @@ def _two_sum(a, b):
     return s, (a - a_virtual) + (b - b_virtual)
 
 
+def _compensated_sum(terms, axis):
+    """Sum ``terms`` along ``axis`` (kept with length 1), with the error of about one rounding.
+
+    Pairwise summation in which every addition is a TwoSum: the rounding
+    errors are summed on the side and added once at the end. For n
+    non-negative terms the relative error is eps/2 plus about
+    n * log2(n) * eps^2, so it does not grow with n in practice (a plain sum
+    of n terms can lose up to n * eps / 2). The terms must be finite.
+    """
+    values = np.moveaxis(terms, axis, -1)
+    error_total = np.zeros(values.shape[:-1], dtype=values.dtype)
+    while values.shape[-1] > 1:
+        count = values.shape[-1]
+        paired = count - count % 2
+        sums, errors = _two_sum(values[..., 0:paired:2], values[..., 1:paired:2])
+        error_total = error_total + np.sum(errors, axis=-1)
+        if count % 2:
+            sums = np.concatenate([sums, values[..., -1:]], axis=-1)
+        values = sums
+    return np.expand_dims(values[..., 0] + error_total, axis)
+
+
+def _fraction_to_dtype(dtype, value):
+    """Round a Fraction to ``dtype`` via two float64 parts (enough for 106 bits)."""
+    high = float(value)
+    low = float(value - fractions.Fraction(high))
+    return dtype.type(high) + dtype.type(low)
+
+
+@functools.lru_cache(maxsize=None)
+def _ln2_parts(dtype):
+    """Return (ln2_hi, ln2_lo) in ``dtype`` with ln2_hi + ln2_lo = ln 2 to about 2 * precision bits.
+
+    ln2_hi keeps only p - 2 - ceil(log2(C)) significant bits (p the precision,
+    C the underflow cutoff), so for integers 0 <= k <= C / ln 2 + 1 and
+    differences -C <= d <= 0 both k * ln2_hi and d + k * ln2_hi are exact.
+    """
+    with decimal.localcontext() as context:
+        context.prec = 80
+        ln2 = fractions.Fraction(decimal.Decimal(2).ln())
+    info = np.finfo(dtype)
+    cutoff = float(_underflow_cutoff(dtype))
+    kept_bits = info.nmant + 1 - 2 - math.ceil(math.log2(cutoff))
+    ln2_hi = fractions.Fraction(math.floor(ln2 * 2**kept_bits), 2**kept_bits)
+    return _fraction_to_dtype(dtype, ln2_hi), _fraction_to_dtype(dtype, ln2 - ln2_hi)
+
+
+def _scale_exponents(largest_tail, dtype):
+    """Return the integer k per slice that brings the largest tail term exp(d) up to about 1.
+
+    ``largest_tail`` is the largest z_j - m over the tail classes (all but the
+    first maximum), or -inf where no tail term is left, and there k is 0. k is
+    also 0 where exp(largest_tail) is at least 2^(minexp + 64): then the sum
+    is at least that large, and n subnormal terms, each off by at most half
+    the smallest subnormal, move it by less than n * 2^-65 of its ULP.
+    """
+    info = np.finfo(dtype)
+    ln2 = np.log(dtype.type(2))
+    needs_scaling = (largest_tail < (info.minexp + 64) * ln2) & (largest_tail >= -_underflow_cutoff(dtype))
+    exponents = np.floor(-np.where(needs_scaling, largest_tail, 0) / ln2)
+    return exponents.astype(np.int32)
+
+
 class _LogSoftmaxParts(NamedTuple):
     """The pieces of log-softmax along the class axis, in the working dtype.
 
@@ -149,16 +225,35 @@ def _log_softmax_parts(logits, axis):
     # they get error 0, which also keeps TwoSum away from infinities.
     in_range = shifted >= -_underflow_cutoff(dtype)
     _, error = _two_sum(np.where(in_range, z, 0), np.where(in_range, -m, 0))
-    exponentials = np.exp(shifted)
-    exponentials = exponentials + exponentials * error
 
     # The maximum's own term is exp(0) = 1, so logsumexp = m + log1p(rest) with
-    # rest the sum of the other terms: log1p keeps a tiny rest that 1 + rest
-    # would round away (the loss of a confident, correct prediction).
+    # rest the sum of the other (tail) terms: log1p keeps a tiny rest that
+    # 1 + rest would round away (the loss of a confident, correct prediction).
     is_maximum = np.zeros(logits.shape, dtype=bool)
     np.put_along_axis(is_maximum, np.argmax(shifted, axis=axis, keepdims=True), True, axis=axis)
-    rest = np.sum(np.where(is_maximum, 0, exponentials), axis=axis, keepdims=True)
-    log_normalizer = np.log1p(rest)
+    # Tail terms below exp(-C) are dropped: even 10^300 of them sum to less
+    # than half the smallest subnormal.
+    tail = in_range & ~is_maximum
+
+    # Tail terms that are subnormal are each rounded to a multiple of the
+    # smallest subnormal, which ruins a rest in or near the subnormal range
+    # (the error grows with the class count). So such slices are scaled by
+    # 2^k: exp(d + k ln 2) with k ln 2 = k * ln2_hi + k * ln2_lo, where
+    # d + k * ln2_hi is exact and exp(k * ln2_lo) multiplies the sum once.
+    # Slices that need no scaling get k = 0, which changes nothing.
+    largest_tail = np.max(np.where(tail, shifted, -np.inf), axis=axis, keepdims=True)
+    scale = _scale_exponents(largest_tail, dtype)
+    ln2_hi, ln2_lo = _ln2_parts(dtype)
+    scaled = np.exp(np.where(tail, shifted + scale * ln2_hi, -np.inf))
+    scaled = scaled + scaled * error  # exp(x + e) = exp(x) * (1 + e) up to e^2 / 2
+    low_part = np.expm1(scale * ln2_lo)
+    scaled_rest = _compensated_sum(scaled, axis)
+    # ldexp is exact unless the rest is subnormal, and then it is the only rounding.
+    rest = np.ldexp(scaled_rest + scaled_rest * low_part, -scale)
+    # A scaled slice has rest < 2^(minexp + 64) * n, where log1p(rest) = rest * (1 - rest / 2 + ...)
+    # equals rest in any float format.
+    log_normalizer = np.where(scale > 0, rest, np.log1p(rest))
+    exponentials = np.where(is_maximum, 1, np.ldexp(scaled + scaled * low_part, -scale))
     # z_i - m - log1p(rest) = shifted + (error - log1p(rest)): both big parts are
     # <= 0, so the sum has no cancellation.
     log_probabilities = shifted + (error - log_normalizer)
@@ -225,8 +320,9 @@ def log_softmax(logits, axis=-1):
         ValueError: if ``logits`` is not real-valued, is 0-d, or ``axis`` is
             out of range.
 
-    Accuracy: within 1 ULP for float16 and float32 and 4 ULP for float64
-    (see the module docstring for how this was measured).
+    Accuracy: within 1 ULP for float16 and float32 and 4 ULP for float64,
+    for any number of classes (see the module docstring for how this was
+    measured).
 
     References:
         Blanchard, Higham & Higham (2021), "Accurately computing the
@@ -345,7 +441,8 @@ def softmax_cross_entropy_with_logits(logits, labels, axis=-1):
         axis: the class axis.
 
     Accuracy: within 1 ULP for float16 and float32 and 4 ULP for float64,
-    with one-hot or soft labels (see the module docstring).
+    with one-hot or soft labels and any number of classes (see the module
+    docstring).
 
     Returns:
         The loss per vector, ``>= 0``. It is ``+inf`` when a class with a

@@ -2,8 +2,9 @@
 
 Accuracy targets are in ULPs of the exact value (bcelab.reference.ulp_error).
 log_softmax, softmax and the cross-entropy (one-hot and soft labels) must be
-within 1 ULP for float16 and float32 and within 4 ULP for float64. The rows
-are random or adversarial: near-equal maxima, tiny losses, huge logits.
+within 1 ULP for float16 and float32 and within 4 ULP for float64, for any
+number of classes. The rows are random or adversarial: near-equal maxima, tiny
+losses (down to a subnormal log-normalizer), huge logits, up to 100,000 classes.
 """
 
 import warnings
@@ -187,6 +188,119 @@ class TestAccuracyInUlps:
         exact, _ = exact_log_softmax(logits)
         loss = softmax_cross_entropy_with_logits(logits, np.float32([1.0, 0.0]))
         assert ulp_error(loss, -exact[0], np.float32) <= 0.5
+
+
+def many_class_rows(classes, dtype, seed):
+    """Return logit rows of ``dtype`` with ``classes`` classes whose other terms are tiny.
+
+    The four kinds: every other class 740 below the maximum, so their terms
+    exp(-740) are float64 subnormals. A random row whose maximum is raised by
+    740. A constant tail 745.2 below, where each term is below half the
+    smallest float64 subnormal but their sum is not. A tail 20 to 40 below,
+    a small rest in the normal range, where a plain sum loses digits as the
+    class count grows.
+    """
+    rng = np.random.default_rng(seed)
+    raised = rng.standard_normal(classes) * 3
+    raised[rng.integers(classes)] = raised.max() + 740.0
+    rows = [
+        np.r_[0.0, np.full(classes - 1, -740.0)],
+        raised,
+        np.r_[0.0, np.full(classes - 1, -745.2)],
+        np.r_[0.0, -rng.uniform(20, 40, classes - 1)],
+    ]
+    return [row.astype(dtype) for row in rows]
+
+
+def exact_log_softmax_at(row, indices):
+    """Return the exact log-softmax of a 1-d row at ``indices``, as mpf values at 40 digits.
+
+    Equal logits share one exp, which keeps rows of 100,000 classes fast.
+    The first maximum is left out of the sum, as in exact_log_softmax.
+    """
+    values, counts = np.unique(row, return_counts=True)
+    with mp.workdps(40):
+        maximum = mp.mpf(float(values[-1]))
+        rest = int(counts[-1]) - 1 + mp.fsum(
+            int(count) * mp.exp(mp.mpf(float(value)) - maximum) for value, count in zip(values[:-1], counts[:-1])
+        )
+        log_normalizer = mp.log1p(rest)
+        return [(mp.mpf(float(row[i])) - maximum) - log_normalizer for i in indices]
+
+
+def checked_classes(row, count=200, seed=0):
+    """Return the indices to compare: the maximum, the minimum and ``count`` random classes."""
+    rng = np.random.default_rng(seed)
+    picked = {int(np.argmax(row)), int(np.argmin(row))}
+    picked.update(int(i) for i in rng.integers(0, len(row), min(count, len(row))))
+    return sorted(picked)
+
+
+class TestManyClasses:
+    # The exact log-normalizer of these rows is subnormal or tiny, where each
+    # subnormal tail term rounded on its own would add an error of up to half
+    # a subnormal ULP per class.
+    @pytest.mark.parametrize("classes", [100, 1000, 100_000])
+    @pytest.mark.parametrize("dtype", DTYPES)
+    def test_log_softmax_and_one_hot_loss(self, classes, dtype):
+        for row in many_class_rows(classes, dtype, seed=classes):
+            top = int(np.argmax(row))
+            labels = np.zeros(classes, dtype=dtype)
+            labels[top] = 1
+            with warnings.catch_warnings(), np.errstate(all="raise"):
+                warnings.simplefilter("error")
+                computed = log_softmax(row)
+                probabilities = softmax(row)
+                loss = softmax_cross_entropy_with_logits(row, labels)
+            indices = checked_classes(row)
+            exact = np.array(exact_log_softmax_at(row, indices), dtype=object)
+            assert np.max(ulp_error(computed[indices], exact, dtype)) <= MAX_ULP[dtype]
+            with mp.workdps(40):
+                exact_probabilities = np.array([mp.exp(v) for v in exact], dtype=object)
+            assert np.max(ulp_error(probabilities[indices], exact_probabilities, dtype)) <= MAX_ULP[dtype]
+            (exact_top,) = exact_log_softmax_at(row, [top])
+            assert ulp_error(loss, -exact_top, dtype) <= MAX_ULP[dtype]
+
+    @pytest.mark.parametrize("classes", [100, 1000, 100_000])
+    def test_soft_label_loss(self, classes):
+        rng = np.random.default_rng(classes + 1)
+        for row in many_class_rows(classes, np.float64, seed=classes + 1):
+            support = rng.choice(classes, size=4, replace=False)
+            labels = np.zeros(classes)
+            labels[support] = rng.dirichlet(np.ones(4))
+            exact = exact_log_softmax_at(row, support)
+            with mp.workdps(40):
+                reference = -mp.fsum(mp.mpf(float(labels[i])) * v for i, v in zip(support, exact))
+            loss = softmax_cross_entropy_with_logits(row, labels)
+            assert ulp_error(loss, reference, np.float64) <= MAX_ULP[np.float64]
+
+    # (classes, tail): logits (0, tail, ..., tail), whose other terms exp(tail) are
+    # float64 subnormals. Summed one rounded term at a time, these were off by
+    # 21.7 ULP, 428 ULP and everything (-0.0 for a subnormal) as the class count grows.
+    SUBNORMAL_NORMALIZERS = [(100, -740.0), (1000, -745.0), (100_000, -745.2)]
+
+    @pytest.mark.parametrize("classes, tail", SUBNORMAL_NORMALIZERS)
+    def test_subnormal_log_normalizer(self, classes, tail):
+        logits = np.r_[0.0, np.full(classes - 1, tail)]
+        with mp.workdps(60):
+            exact = (classes - 1) * mp.exp(tail)  # log1p(r) = r to 300 digits here
+        labels = np.zeros(classes)
+        labels[0] = 1
+        loss = softmax_cross_entropy_with_logits(logits, labels)
+        assert loss > 0
+        assert ulp_error(loss, exact, np.float64) <= 0.5
+        assert ulp_error(log_softmax(logits)[0], -exact, np.float64) <= 0.5
+
+    def test_sum_along_a_strided_axis(self):
+        # Along axis 0 numpy's sum adds one term at a time, which lost 67 ULP on this
+        # row. The compensated sum does not depend on the memory layout.
+        rng = np.random.default_rng(7)
+        row = np.r_[0.0, -rng.uniform(20, 40, 99_999)]
+        (exact,) = exact_log_softmax_at(row, [0])
+        columns = np.stack([row, row], axis=1)
+        result = log_softmax(columns, axis=0)
+        assert ulp_error(result[0, 0], exact, np.float64) <= MAX_ULP[np.float64]
+        assert result[0, 0] == log_softmax(row)[0]
 
 
 class TestLogSoftmaxEdges:
