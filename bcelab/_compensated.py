@@ -1,9 +1,12 @@
 """Compensated float64 arithmetic for the weighted and probability paths of bcelab.stable.
 
-The float64 paths with pos_weight, and bce on probabilities, keep every
-product and sum exact as an unevaluated pair hi + lo, so that only exp, log
-and log1p contribute errors and the result is rounded once (a subnormal
-result twice, the first time 2^-53 relative). Products are formed on frexp
+The paths with pos_weight, and bce on probabilities for float64 results
+(for every result dtype with pos_weight), keep every product and sum exact
+as an unevaluated pair hi + lo, so that only exp, log and log1p contribute
+errors. A float64 result is rounded once
+(a subnormal one twice, the first time 2^-53 relative). A float16 or
+float32 result, computed in float64, is rounded to odd in float64 and then
+to nearest in its dtype, which together round once. Products are formed on frexp
 mantissas in [0.5, 1) with the binary exponents carried as integers:
 Veltkamp's split then cannot overflow, Dekker's error term cannot underflow,
 and a product such as w·y that is subnormal (or w·|z| beyond the largest
@@ -115,20 +118,52 @@ def scaled_product(a, b, split):
     return normalize(p, error, a.exponent + b.exponent)
 
 
-def round_scaled_sum(a, b, sign):
+def round_scaled_sum(a, b, sign, *, to_odd=False):
     """Return a + sign·b rounded to the working dtype.
 
     Both terms are brought to the larger exponent first, so the pairs are
     added in the normal range and rounded there. ldexp then scales the sum
     exactly, rounds it a second time when the result is subnormal, and gives
     ±inf when it overflows.
+
+    With ``to_odd`` (float64 only) the sum is rounded to odd, for a result
+    that is cast to float16 or float32 afterwards: see :func:`round_to_odd`.
     """
     exponent = np.maximum(a.exponent, b.exponent)
     a_shift = a.exponent - exponent
     b_shift = b.exponent - exponent
     s, error = two_sum(np.ldexp(a.hi, a_shift), sign * np.ldexp(b.hi, b_shift))
     error += np.ldexp(a.lo, a_shift) + sign * np.ldexp(b.lo, b_shift)
-    return np.ldexp(s + error, exponent)
+    total = round_to_odd(s, error) if to_odd else s + error
+    return np.ldexp(total, exponent)
+
+
+def round_to_odd(hi, lo):
+    """Return hi + lo in float64, rounded to odd: truncated, with the last bit set when inexact.
+
+    Rounding to odd in float64 and then to nearest in a format with at most
+    51 bits of precision (float16, float32) gives the same result as one
+    rounding to nearest of the exact hi + lo (S. Boldo and G. Melquiond,
+    IEEE Transactions on Computers 57(4), 2008). A round-to-nearest float64
+    sum can instead land exactly on a tie of the narrow format, for example
+    on 65520, halfway between the largest float16 and the overflow. The cast
+    then decides the tie without knowing on which side hi + lo lies. ldexp
+    by an integer keeps the property unless the sum becomes a float64
+    subnormal, which is far below every float16 and float32 value.
+    """
+    total, residual = two_sum(hi, lo)
+    # The residual is NaN where hi + lo is ±inf or NaN; those are left as they are.
+    inexact = np.isfinite(residual) & (residual != 0.0)
+    bits = total.view(np.int64)
+    nudge = inexact & ((bits & 1) == 0)
+    # The exact sum lies between total and its neighbour toward the residual, and
+    # adjacent floats differ in the last bit, so that neighbour is the odd one.
+    # Stepping the bit pattern by ±1 moves to the neighbour away from or toward 0.
+    away_from_zero = np.signbit(residual) == np.signbit(total)
+    step = np.where(away_from_zero, 1, -1)
+    step *= nudge
+    bits += step
+    return total
 
 
 def scaled_exp_minus_abs(magnitude, constants):

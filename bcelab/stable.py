@@ -7,19 +7,34 @@ Every function here follows the same rules:
   input is promoted to float64. ``pos_weight`` does not take part in the
   dtype choice: it is a weight, not data. Inputs are used exactly as given
   (a float64 label with float16 logits is not rounded to float16 first).
-- float16 and float32 are computed in float64 and rounded once at the end.
-  The float64 intermediate is within a few float64 ULPs of the exact value,
-  and one float64 ULP is 2^-29 of a float32 ULP, so the rounded result is
-  within 0.5 ULP plus a tiny amount: at most 1 ULP even with the double
-  rounding. float64 is computed in float64 (a wider input dtype such as
-  longdouble in its own dtype). Without ``pos_weight`` the rounding errors
-  of 1 + e and 1 - y are corrected (Fast2Sum), because without them the
-  worst cases exceed 2 ULP. With ``pos_weight``, and in :func:`bce`, every
-  product and sum is kept exact as a pair hi + lo (TwoProduct on frexp
-  mantissas, TwoSum), exp(-|z|) is scaled by 2^k where it would underflow,
-  and log1p(e) comes from an atanh series, so that only exp, log and log1p
-  add errors before the final rounding. That path takes about ten times as
-  long as the unweighted one (measured on 10^6 float64 elements, x86-64).
+- float16 and float32 are computed in float64 and then cast to the result
+  dtype. float64 is computed in float64 (a wider input dtype such as
+  longdouble in its own dtype).
+- Without ``pos_weight`` the float64 rounding errors of 1 + e and 1 - y are
+  corrected (Fast2Sum), because without them the worst cases exceed 2 ULP.
+  For float16 and float32 results they are not: the float64 intermediate is
+  within a few float64 ULPs of the exact value, one float64 ULP is 2^-29 of
+  a float32 ULP, and the cast adds at most 0.5 ULP. The exception is a loss
+  whose float64 value lands on or near the overflow threshold of the result
+  dtype (max + ulp(max)/2, which the cast rounds to inf). That is possible
+  only with Python-float or integer logits beyond that dtype's range, and
+  those elements are recomputed on the compensated path below.
+- With ``pos_weight`` (every dtype), and in :func:`bce` for float64 results
+  or with ``pos_weight``, every product and sum is kept exact as a pair
+  hi + lo (TwoProduct on frexp mantissas, TwoSum), exp(-|z|) is scaled by
+  2^k where it would underflow, and log1p(e) comes from an atanh series, so
+  that only exp, log and log1p add errors before the final rounding. So a
+  weight near the largest float64 with |z| > 745, or a subnormal label
+  times |z|, gives the right result although exp(-|z|) or y·|z| alone
+  underflows in float64. For float16 and float32 results the pair is rounded
+  to odd in float64, so that the cast rounds the pair once instead of
+  deciding a float64 value that landed exactly on a tie. That path takes
+  about 10 times as long as the unweighted one for float64 and about 14
+  times for float32 (measured on 10^6 elements, x86-64).
+- NOTE: exp, log and log1p are not correctly rounded, so an exact loss
+  within their error (about 2^-53 relative) of the overflow threshold can
+  still round to the wrong side of it: inf instead of the largest finite
+  value, or the reverse.
 - Accuracy measured against the mpmath reference in tests/test_accuracy.py
   (every finite float16, dense float32/float64 grids and hypothesis): the
   loss for any label in [0, 1], the gradient for labels 0 and 1, and
@@ -75,6 +90,10 @@ References:
     TwoSum, the exact rounding error of a + b for any a and b.
     W. J. Cody and W. Waite, Software Manual for the Elementary Functions
     (1980): the reduction -|z| + k·ln 2 with ln 2 split into two parts.
+    S. Boldo and G. Melquiond, "Emulation of a FMA and Correctly Rounded
+    Sums: Proved Algorithms Using Rounding to Odd", IEEE Transactions on
+    Computers 57(4), 2008: rounding to odd with at least two extra bits,
+    followed by rounding to nearest, equals one rounding to nearest.
 """
 
 from typing import NamedTuple
@@ -150,14 +169,16 @@ def _as_logits(value):
     return as_float_array(value, "logits", dtype)
 
 
-def _blockwise(kernel, inputs, dtype, n_outputs=1, weights=None):
+def _blockwise(kernel, inputs, dtype, n_outputs=1, weights=None, *, check_overflow=False):
     """Evaluate ``kernel`` block by block over the broadcast operands.
 
     The kernel is called as ``kernel(*input_blocks, *output_blocks,
     workspace)`` with 1-d blocks of the working dtype (float64, or ``dtype``
     when wider), and with ``w=weight_block`` added when ``weights`` is given. The iterator
-    converts each output block to ``dtype`` with one rounding. Returns the
-    list of output arrays of ``dtype``.
+    converts each output block to ``dtype`` with one rounding. ``check_overflow``
+    makes the unweighted loss kernels look for results at the overflow
+    threshold of a float16 or float32 ``dtype``. Returns the list of output
+    arrays of ``dtype``.
     """
     n_inputs = len(inputs)
     operands = list(inputs) + ([] if weights is None else [weights])
@@ -176,7 +197,7 @@ def _blockwise(kernel, inputs, dtype, n_outputs=1, weights=None):
     # the final cast), underflow to a subnormal or 0 is expected in the tails,
     # and the invalid operations, 0·inf where |z| or a log is infinite, are
     # replaced by their limits.
-    workspace = _Workspace(work, BLOCK_SIZE, compensate=work == dtype)
+    workspace = _Workspace(work, BLOCK_SIZE, result_dtype=dtype, check_overflow=check_overflow)
     with iterator, np.errstate(over="ignore", under="ignore", invalid="ignore"):
         for blocks in iterator:
             if weights is None:
@@ -209,16 +230,26 @@ class _Workspace:
     system, and the next block's allocation page-faults it back in.
     """
 
-    def __init__(self, dtype, size, *, compensate):
+    def __init__(self, dtype, size, *, result_dtype, check_overflow):
         self._dtype = dtype
         self._size = size
         self._buffers = {}
         # Whether the kernels correct rounding errors: those of 1 + e and 1 - y
-        # without pos_weight, and every one (bcelab._compensated) with
-        # pos_weight and in bce. The corrections matter only when the working dtype
-        # is also the result dtype: for float16 and float32 results the float64
-        # errors are far below one ULP.
-        self.compensate = compensate
+        # without pos_weight, and every one (bcelab._compensated) in bce. The
+        # corrections matter only when the working dtype is also the result
+        # dtype: for float16 and float32 results the float64 errors are far
+        # below one ULP.
+        self.compensate = dtype == result_dtype
+        # float16 and float32 results are cast from float64, which rounds a
+        # second time. The compensated sums are then rounded to odd, so that the
+        # cast rounds the exact sum once.
+        self.round_to_odd = not self.compensate
+        # See _correct_overflow_ties; None where the loss cannot come near it.
+        self.overflow_threshold = None
+        if check_overflow and not self.compensate:
+            # The largest finite value plus half its ULP: from there on the cast gives ±inf.
+            info = np.finfo(result_dtype)
+            self.overflow_threshold = float(info.max) + 2.0 ** (info.maxexp - 2 - info.nmant)
 
     def get(self, name, n, dtype=None):
         """Return the first ``n`` elements of the buffer called ``name``."""
@@ -308,25 +339,17 @@ def _log_sigmoid_kernel(z, out, workspace):
 
 
 class _LabelTerms(NamedTuple):
-    """Per-block label coefficients shared by the loss and gradient kernels."""
+    """Per-block label coefficients shared by the unweighted loss and gradient kernels."""
 
     t: np.ndarray
     """1.0 where z >= 0, 0.0 elsewhere."""
     slope: np.ndarray
     """|t - y|: fl(1 - y) where z >= 0 and y where z < 0."""
-    factor: np.ndarray | None
-    """1 where z >= 0 and w where z < 0, so slope·factor·|z| is the linear part of the loss; None for w = 1."""
     slope_error: np.ndarray | None
     """The exact rounding error of 1 - y where z >= 0, 0 where z < 0; None without compensation."""
-    c: np.ndarray | None
-    """c = 1 - y + w·y, the weight of log1p(exp(-|z|)); None when w is None (c = 1)."""
-    one_minus_y: np.ndarray | None
-    """fl(1 - y); None when w is None."""
-    weighted_y: np.ndarray | None
-    """fl(w·y); None when w is None."""
 
 
-def _label_terms(z, y, w, workspace):
+def _label_terms(z, y, workspace):
     """Return the :class:`_LabelTerms` of one block."""
     n = len(z)
     t = _step(z, workspace)
@@ -338,45 +361,24 @@ def _label_terms(z, y, w, workspace):
         slope_error = np.subtract(t, slope, out=workspace.get("slope_error", n))
         np.subtract(slope_error, y, out=slope_error)
     np.abs(slope, out=slope)
-    if w is None:
-        return _LabelTerms(t, slope, None, slope_error, None, None, None)
-
-    # factor = t + (1 - t)·w is exactly 1 for z >= 0 and exactly w for z < 0.
-    # It multiplies slope·|z| and not slope, because w·y alone can underflow
-    # (subnormal w and y) where w·y·|z| is still a normal number.
-    factor = np.subtract(1.0, t, out=workspace.get("factor", n))
-    np.multiply(factor, w, out=factor)
-    np.add(factor, t, out=factor)
-
-    weighted_y = np.multiply(w, y, out=workspace.get("weighted_y", n))
-    one_minus_y = np.subtract(1.0, y, out=workspace.get("one_minus_y", n))
-    c = np.add(weighted_y, one_minus_y, out=workspace.get("c", n))
-    return _LabelTerms(t, slope, factor, slope_error, c, one_minus_y, weighted_y)
+    return _LabelTerms(t, slope, slope_error)
 
 
 def _write_loss(magnitude, log1p_term, labels, out, workspace):
-    """Write c·log1p(e) + slope·|z|·factor to ``out``; both terms are >= 0, so nothing cancels.
+    """Write log1p(e) + slope·|z| to ``out``; both terms are >= 0, so nothing cancels.
 
     slope_error·|z| is added to the small term first, so that the rounding of
     1 - y does not count among the roundings of the result.
     """
     slope, correction = labels.slope, None
-    if labels.c is not None:
-        np.multiply(log1p_term, labels.c, out=log1p_term)
     np.multiply(slope, magnitude, out=out)
     if labels.slope_error is not None:
         correction = np.multiply(labels.slope_error, magnitude, out=workspace.get("correction", len(out)))
 
-    if labels.factor is not None:
-        np.multiply(out, labels.factor, out=out)
-
     infinite = np.isinf(magnitude, out=workspace.get("mask", len(out), np.bool_))
     if infinite.any():
         # 0·inf is NaN, but a term whose label weight is 0 is absent: its limit is 0.
-        absent = slope == 0.0
-        if labels.factor is not None:
-            absent |= labels.factor == 0.0
-        out[infinite & absent] = 0.0
+        out[infinite & (slope == 0.0)] = 0.0
         if correction is not None:
             correction[infinite] = 0.0
 
@@ -385,32 +387,47 @@ def _write_loss(magnitude, log1p_term, labels, out, workspace):
     np.add(out, log1p_term, out=out)
 
 
-def _write_grad(small, labels, out, workspace):
-    """Write dL/dz = (1 - y)·σ(z) - w·y·σ(-z) to ``out``; ``small`` is overwritten.
+def _correct_overflow_ties(z, y, out, workspace):
+    """Recompute, on the compensated path, the losses near the overflow threshold of a float16 or float32 result.
 
-    Without pos_weight it is sign·(slope - σ(-|z|)): (1 - y) - σ(-z) for
-    z >= 0, so for y = 1 it is -σ(-z) itself, never σ(z) - 1, which cancels
-    to 0 once σ(z) rounds to 1; and σ(z) - y for z < 0. With pos_weight,
-    σ(z) and σ(-z) are formed separately, each as σ(-|z|) or 1 - σ(-|z|),
-    so that labels 0 and 1 leave a single product.
+    The float64 loss is within a few float64 ULPs of the exact value, so the
+    final cast is off by at most 1 ULP, with one exception. Near the overflow
+    threshold max + ulp(max)/2, those few float64 ULPs can put the value on
+    the threshold or on the other side of it from the exact loss. The cast
+    then gives +inf for a finite loss, or the reverse. This needs logits
+    beyond the result dtype's range, that is Python-float or integer logits
+    with float16 or float32 labels. For example, at z = -218364.45890968267
+    and y = float16(0.300048828125) the exact loss is just below 65520, but
+    y·|z| rounds to 65520.0 in float64. The compensated path rounds those
+    elements to odd, so that the cast rounds their exact value once.
     """
-    t = labels.t
-    if labels.c is None:
-        np.subtract(labels.slope, small, out=out)
-        if labels.slope_error is not None:
-            np.add(out, labels.slope_error, out=out)
-        _multiply_by_sign(out, t, workspace)
+    threshold = workspace.overflow_threshold
+    if threshold is None:
         return
+    # The loss is >= 0, and fmax skips NaN; one reduction keeps the common case cheap.
+    band = threshold * 2.0**-40
+    if not np.fmax.reduce(out) >= threshold - band:
+        return
+    index = np.flatnonzero(np.abs(out - threshold) <= band)
+    if index.size == 0:
+        return
+    logits, labels = z[index], y[index]
+    exact = np.empty_like(logits)
+    _write_weighted_loss(logits, _weighted_parts(logits, labels, np.ones_like(logits)), exact, to_odd=True)
+    out[index] = exact
 
-    n = len(out)
-    signed_small = _multiply_by_sign(small, t, workspace)
-    sigmoid_z = np.subtract(t, signed_small, out=workspace.get("sigmoid_z", n))
-    sigmoid_minus_z = np.subtract(1.0, t, out=workspace.get("sigmoid_minus_z", n))
-    np.add(sigmoid_minus_z, signed_small, out=sigmoid_minus_z)
-    np.multiply(labels.one_minus_y, sigmoid_z, out=out)
-    np.multiply(labels.weighted_y, sigmoid_minus_z, out=sigmoid_minus_z)
-    np.subtract(out, sigmoid_minus_z, out=out)
 
+def _write_grad(small, labels, out, workspace):
+    """Write dL/dz = sign·(slope - σ(-|z|)) to ``out``.
+
+    That is (1 - y) - σ(-z) for z >= 0, so for y = 1 it is -σ(-z) itself,
+    never σ(z) - 1, which cancels to 0 once σ(z) rounds to 1; and σ(z) - y
+    for z < 0.
+    """
+    np.subtract(labels.slope, small, out=out)
+    if labels.slope_error is not None:
+        np.add(out, labels.slope_error, out=out)
+    _multiply_by_sign(out, labels.t, workspace)
 
 
 def _weighted_parts(z, y, w):
@@ -425,8 +442,11 @@ def _weighted_parts(z, y, w):
     return constants, s, c, t, e_hi, e_lo, e_exponent
 
 
-def _write_weighted_loss(z, parts, out):
-    """Write L = s·|z| + c·log1p(exp(-|z|)) to ``out``; only exp adds an error before the final rounding."""
+def _write_weighted_loss(z, parts, out, *, to_odd):
+    """Write L = s·|z| + c·log1p(exp(-|z|)) to ``out``; only exp adds an error before the final rounding.
+
+    ``to_odd`` rounds the float64 result to odd, for a float16 or float32 result.
+    """
     constants, s, c, _, e_hi, e_lo, e_exponent = parts
     split = constants["split"]
     magnitude = np.abs(z)
@@ -435,7 +455,7 @@ def _write_weighted_loss(z, parts, out):
     log1p_term = _compensated.normalize(log1p_hi, log1p_lo + e_lo, e_exponent)
     linear = _compensated.scaled_product(s, _compensated.normalize(magnitude, np.zeros_like(magnitude)), split)
     curved = _compensated.scaled_product(c, log1p_term, split)
-    out[...] = _compensated.round_scaled_sum(linear, curved, 1.0)
+    out[...] = _compensated.round_scaled_sum(linear, curved, 1.0, to_odd=to_odd)
 
     # At |z| = inf the linear term is inf·s: +inf, or 0 for an absent term (s = 0).
     infinite = np.isinf(magnitude)
@@ -444,12 +464,13 @@ def _write_weighted_loss(z, parts, out):
     out[np.isnan(z)] = np.nan
 
 
-def _write_weighted_grad(z, parts, out):
+def _write_weighted_grad(z, parts, out, *, to_odd):
     """Write dL/dz = sign(z)·(s - c·σ(-|z|)) to ``out``; only exp adds an error before the final rounding.
 
     This is (1 - y) - c·σ(-|z|) for z >= 0 and c·σ(-|z|) - w·y for z < 0,
     the same as (1 - y)·σ(z) - w·y·σ(-z); for y = 1 and z >= 0 it is
-    -w·σ(-|z|), a single product, and for y = 0 it is σ(z).
+    -w·σ(-|z|), a single product, and for y = 0 it is σ(z). ``to_odd``
+    rounds the float64 result to odd, for a float16 or float32 result.
     """
     constants, s, c, t, e_hi, e_lo, e_exponent = parts
     split = constants["split"]
@@ -463,54 +484,58 @@ def _write_weighted_grad(z, parts, out):
     # In the scaled tail e / (1 + e) = e, so e_lo adds unchanged.
     sigmoid_small = _compensated.normalize(q, remainder / denominator + e_lo, e_exponent)
     curved = _compensated.scaled_product(c, sigmoid_small, split)
-    out[...] = _compensated.round_scaled_sum(s, curved, -1.0)
+    out[...] = _compensated.round_scaled_sum(s, curved, -1.0, to_odd=to_odd)
     out *= 2.0 * t - 1.0
     out[np.isnan(z)] = np.nan
 
 
-def _compensate_weights(w, workspace):
-    """Return True when the call takes the compensated path for pos_weight."""
-    return w is not None and workspace.compensate
+# With pos_weight every dtype takes the compensated path. For float16 and
+# float32 results the uncompensated float64 one is not enough: exp(-|z|)
+# underflows for |z| > 745 while w·exp(-|z|) is still a float32, y·|z|
+# underflows for a subnormal y before it is multiplied by w, and a rounded
+# float64 value can land on a tie of the result dtype.
 
 
 def _loss_kernel(z, y, out, workspace, w=None):
-    if _compensate_weights(w, workspace):
-        _write_weighted_loss(z, _weighted_parts(z, y, w), out)
+    if w is not None:
+        _write_weighted_loss(z, _weighted_parts(z, y, w), out, to_odd=workspace.round_to_odd)
         return
     n = len(z)
     magnitude = np.abs(z, out=workspace.get("magnitude", n))
     e = _exp_minus_abs(magnitude, out=workspace.get("e", n))
     log1p_term = np.log1p(e, out=e)
-    labels = _label_terms(z, y, w, workspace)
+    labels = _label_terms(z, y, workspace)
     _write_loss(magnitude, log1p_term, labels, out, workspace)
+    _correct_overflow_ties(z, y, out, workspace)
 
 
 def _grad_kernel(z, y, out, workspace, w=None):
-    if _compensate_weights(w, workspace):
-        _write_weighted_grad(z, _weighted_parts(z, y, w), out)
+    if w is not None:
+        _write_weighted_grad(z, _weighted_parts(z, y, w), out, to_odd=workspace.round_to_odd)
         return
     n = len(z)
     magnitude = np.abs(z, out=workspace.get("magnitude", n))
     e = _exp_minus_abs(magnitude, out=magnitude)
     small = _sigmoid_of_minus_abs(e, workspace.get("small", n), workspace)
-    labels = _label_terms(z, y, w, workspace)
+    labels = _label_terms(z, y, workspace)
     _write_grad(small, labels, out, workspace)
 
 
 def _loss_and_grad_kernel(z, y, loss_out, grad_out, workspace, w=None):
-    if _compensate_weights(w, workspace):
+    if w is not None:
         parts = _weighted_parts(z, y, w)
-        _write_weighted_grad(z, parts, grad_out)
-        _write_weighted_loss(z, parts, loss_out)
+        _write_weighted_grad(z, parts, grad_out, to_odd=workspace.round_to_odd)
+        _write_weighted_loss(z, parts, loss_out, to_odd=workspace.round_to_odd)
         return
     n = len(z)
     magnitude = np.abs(z, out=workspace.get("magnitude", n))
     e = _exp_minus_abs(magnitude, out=workspace.get("e", n))
     small = _sigmoid_of_minus_abs(e, workspace.get("small", n), workspace)
     log1p_term = np.log1p(e, out=e)
-    labels = _label_terms(z, y, w, workspace)
+    labels = _label_terms(z, y, workspace)
     _write_grad(small, labels, grad_out, workspace)
     _write_loss(magnitude, log1p_term, labels, loss_out, workspace)
+    _correct_overflow_ties(z, y, loss_out, workspace)
 
 
 # ---------------------------------------------------------------- public API
@@ -575,7 +600,10 @@ def _evaluate_with_labels(kernel, z, y, pos_weight, n_outputs=1):
     labels = _as_checked_unit_interval(y, "labels", allow_nan=False)
     weights = _as_checked_pos_weight(pos_weight)
     dtype = result_dtype(z, y)
-    outputs = _blockwise(kernel, [logits, labels], dtype, n_outputs, weights)
+    # The loss is at most |z| + log 2, so it reaches the overflow threshold of
+    # the result dtype only for logits of a wider dtype (Python floats, integers).
+    check_overflow = bool(np.finfo(logits.dtype).max > np.finfo(dtype).max)
+    outputs = _blockwise(kernel, [logits, labels], dtype, n_outputs, weights, check_overflow=check_overflow)
     return _finish(outputs, dtype)
 
 
@@ -652,8 +680,11 @@ def bce_with_logits_and_grad(z, y, *, pos_weight=None):
 
 
 def _bce_kernel(p, y, out, workspace, w=None):
-    if workspace.compensate:
-        _write_compensated_bce(p, y, w, out)
+    # Without pos_weight a float16 or float32 result needs no compensation: the
+    # loss is at most -log(smallest subnormal) ≈ 744.4, far from their overflow
+    # threshold, and elsewhere the second rounding costs at most 0.5 ULP.
+    if workspace.compensate or w is not None:
+        _write_compensated_bce(p, y, w, out, to_odd=workspace.round_to_odd)
         return
     n = len(p)
     # -log(1 - p) as -log1p(-p) keeps the digits of p < 2^-53 that 1 - p would round away.
@@ -684,12 +715,13 @@ def _bce_kernel(p, y, out, workspace, w=None):
         out[nan] = np.nan
 
 
-def _write_compensated_bce(p, y, w, out):
+def _write_compensated_bce(p, y, w, out, *, to_odd):
     """Write the bce of probabilities to ``out``; only log and log1p add errors before the final rounding.
 
     L = (1 - y)·(-log1p(-p)) + w·y·(-log p): both coefficients are exact
     pairs and the products are formed on frexp mantissas, so a subnormal w·y
     or y·(-log p) is not rounded on its own, and only log and log1p add errors.
+    ``to_odd`` rounds the float64 result to odd, for a float16 or float32 result.
     """
     split = _compensated.constants(p.dtype)["split"]
     # -log(1 - p) as -log1p(-p) keeps the digits of p < 2^-53 that 1 - p would round away.
@@ -710,7 +742,7 @@ def _write_compensated_bce(p, y, w, out):
 
     negative = _compensated.scaled_product(negative_coefficient, _compensated.normalize(negative_term, np.zeros_like(p)), split)
     positive = _compensated.scaled_product(positive_coefficient, _compensated.normalize(positive_term, np.zeros_like(p)), split)
-    out[...] = _compensated.round_scaled_sum(negative, positive, 1.0)
+    out[...] = _compensated.round_scaled_sum(negative, positive, 1.0, to_odd=to_odd)
 
     # 0·log 0 := 0: an infinite log counts only where its coefficient is nonzero.
     infinite = (negative_infinite & (one_minus_y > 0)) | (positive_infinite & (positive_coefficient.hi > 0))

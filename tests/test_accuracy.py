@@ -15,6 +15,10 @@ in [-40, 40], and hypothesis-generated logits and labels. pos_weight adds
 weights from the smallest subnormal to the largest float64 and logits out to
 where exp(-|z|) underflows. bce uses probabilities from the smallest
 subnormal up, 1 - k·epsneg, 0 and 1 (every float16 in [0, 1]).
+float32 with weights from 1e250 to the largest float64 covers logits in
+(700, 800), where exp(-|z|) underflows in float64 but w·exp(-|z|) does not.
+float16 and float32 losses within a few float64 ULPs of the overflow
+threshold (max + ulp(max)/2) check that the final rounding is a single one.
 """
 
 import numpy as np
@@ -207,6 +211,84 @@ def test_weighted_float64_former_worst_cases(function, z, y, pos_weight):
     assert error <= BOUND[np.float64], f"{error:.3f} ULP"
 
 
+def huge_weight_tail_logits():
+    """float32 logits in (700, 800), where exp(-|z|) is subnormal or 0 in float64, and their negatives."""
+    tail = np.linspace(700, 800, 41).astype(np.float32)
+    edges = np.array([708.3964, 709.7827, 744.44, 745.1332, 750.0], dtype=np.float32)
+    positive = np.concatenate([tail, edges])
+    return np.concatenate([positive, -positive[::4]])
+
+
+@pytest.mark.parametrize(
+    "pos_weight",
+    [*np.geomspace(1e250, 1e308, 9).tolist(), float(np.finfo(np.float64).max)],
+    ids=lambda w: f"{w:.3g}",
+)
+def test_weighted_huge_weights_float32_tail(pos_weight):
+    # w·exp(-|z|) is a normal float32 where exp(-|z|) alone underflows in float64,
+    # and w·y·|z| is one where y·|z| alone underflows (subnormal labels).
+    z = huge_weight_tail_logits()
+    for label in (1.0, 0.0, 0.5, np.float32(0.3), 5e-324, 1e-320):
+        exact = reference.exact_array(lambda a, b: reference.exact_loss(a, b, pos_weight=pos_weight), z, label)
+        loss = stable.bce_with_logits(z, label, pos_weight=pos_weight)
+        # For z < 0 the exact loss w·y·|z| can exceed the largest float64. ulp_error's
+        # conversion to float64 then overflows, and it takes those entries through its exact path.
+        with np.errstate(over="ignore"):
+            errors = reference.ulp_error(loss, exact, np.float32)
+        assert_within(errors, BOUND[np.float32], z, label, f"loss, pos_weight={pos_weight}")
+    for label in (0.0, 1.0):
+        exact = reference.exact_array(lambda a, b: reference.exact_grad(a, b, pos_weight=pos_weight), z, label)
+        errors = reference.ulp_error(stable.bce_with_logits_grad(z, label, pos_weight=pos_weight), exact, np.float32)
+        assert_within(errors, BOUND[np.float32], z, label, f"gradient, pos_weight={pos_weight}")
+
+
+def overflow_threshold(dtype):
+    """Return max + ulp(max)/2 of ``dtype``: the smallest value that rounds to +inf."""
+    info = np.finfo(dtype)
+    return float(info.max) + 2.0 ** (info.maxexp - 2 - info.nmant)
+
+
+NEAR_THRESHOLD_OFFSETS = [k * 2.0**-52 for k in range(-6, 7)]
+"""Relative offsets that put a float64 product within a few float64 ULPs of the overflow threshold."""
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32], ids=lambda d: d.__name__)
+def test_weighted_loss_at_overflow_threshold(dtype):
+    # w·y·|z| within a few float64 ULPs of max + ulp(max)/2: a float64 value that lands
+    # on that tie must not decide it, the side of the exact loss does. For |z| >= 40
+    # the log1p term is below 2^-60 of the loss, so the exact products decide the side.
+    threshold = overflow_threshold(dtype)
+    rng = np.random.default_rng(8)
+    z = -np.exp(rng.uniform(np.log(40.0), np.log(float(np.finfo(dtype).max) / 2), 25)).astype(dtype)
+    for label in (0.3, float(dtype(0.7)), 1 / 3, 1.0):
+        for logit in z:
+            base = threshold / (label * -float(logit))
+            weights = [base * (1 + offset) for offset in NEAR_THRESHOLD_OFFSETS]
+            exact = [reference.exact_loss(logit, label, pos_weight=w) for w in weights]
+            loss = [stable.bce_with_logits(logit, label, pos_weight=w) for w in weights]
+            errors = reference.ulp_error(np.array(loss, dtype), np.array(exact, dtype=object), dtype)
+            worst = int(np.argmax(errors))
+            assert errors[worst] <= BOUND[dtype], (
+                f"loss: {errors[worst]:.3f} ULP at z={logit!r}, y={label!r}, pos_weight={weights[worst]!r}"
+            )
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32], ids=lambda d: d.__name__)
+def test_unweighted_loss_at_overflow_threshold(dtype):
+    # A list of Python floats does not set the result dtype, so these logits lie beyond
+    # the range of the label dtype and y·|z| or (1 - y)·|z| can land on the overflow tie.
+    threshold = overflow_threshold(dtype)
+    for label in (dtype(0.3), dtype(0.7), dtype(1 / 3), dtype(0.9)):
+        slope = float(label)
+        logits = [-threshold / slope * (1 + offset) for offset in NEAR_THRESHOLD_OFFSETS]
+        logits += [threshold / (1 - slope) * (1 + offset) for offset in NEAR_THRESHOLD_OFFSETS]
+        exact = reference.exact_array(reference.exact_loss, np.array(logits), label)
+        errors = reference.ulp_error(stable.bce_with_logits(logits, label), exact, dtype)
+        assert_within(errors, BOUND[dtype], np.array(logits), label, "loss")
+        fused = stable.bce_with_logits_and_grad(logits, label)[0]
+        np.testing.assert_array_equal(fused, stable.bce_with_logits(logits, label))
+
+
 @pytest.mark.parametrize("pos_weight", [None, 0.3, 4.0])
 def test_grad_fractional_labels_absolute(dtype_and_grid, pos_weight):
     # The gradient cancels where σ(z) is close to y, so only an absolute bound holds:
@@ -391,3 +473,23 @@ def test_bce_hypothesis(dtype, data):
         pos_weight = data.draw(st.one_of(st.none(), st.floats(0.0, 100.0), st.floats(0.0, 1e300)))
     error = reference.ulp_error(stable.bce(p, y, pos_weight=pos_weight), exact_bce(p, y, pos_weight), dtype)
     assert error <= BOUND[dtype], f"{error:.3f} ULP at p={p!r}, y={y!r}, w={pos_weight!r}"
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32], ids=lambda d: d.__name__)
+def test_weighted_bce_near_overflow_threshold(dtype):
+    # w·y·(-log p) a few float64 ULPs from the threshold. The offsets start at 2^-50, so the
+    # error of log (below 2^-52 relative) cannot move the exact value across the threshold.
+    threshold = overflow_threshold(dtype)
+    offsets = [k * 2.0**-50 for k in (-4, -2, -1, 1, 2, 4)]
+    probabilities = np.array([1e-4, 0.01, 0.3, 0.5, 0.9], dtype=dtype)
+    for label in (0.3, float(dtype(0.7)), 1.0):
+        for p in probabilities:
+            base = threshold / (label * -np.log(float(p)))
+            weights = [base * (1 + offset) for offset in offsets]
+            exact = [exact_bce(p, label, w) for w in weights]
+            loss = [stable.bce(p, label, pos_weight=w) for w in weights]
+            errors = reference.ulp_error(np.array(loss, dtype), np.array(exact, dtype=object), dtype)
+            worst = int(np.argmax(errors))
+            assert errors[worst] <= BOUND[dtype], (
+                f"bce: {errors[worst]:.3f} ULP at p={p!r}, y={label!r}, pos_weight={weights[worst]!r}"
+            )

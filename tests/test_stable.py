@@ -407,3 +407,58 @@ def test_overflow_gives_infinity():
     # w·y·|z| beyond the largest float64 rounds to +inf.
     assert stable.bce_with_logits(-1e308, 1.0, pos_weight=10.0) == INF
     assert stable.bce_with_logits(np.float16(-60000), np.float16(1), pos_weight=2.0) == INF
+
+
+# ---------------------------------------------------------------- float16 and float32 with pos_weight
+
+
+@pytest.mark.parametrize("z", [740.0, 745.0, 750.0, 780.0])
+@pytest.mark.parametrize("pos_weight", [1e300, 1e308])
+def test_float32_huge_weight_beyond_exp_underflow(z, pos_weight):
+    # exp(-|z|) is subnormal or 0 in float64 here, while w·exp(-|z|) is a normal float32.
+    logit = np.float32(z)
+    loss = stable.bce_with_logits(logit, 1.0, pos_weight=pos_weight)
+    grad = stable.bce_with_logits_grad(logit, 1.0, pos_weight=pos_weight)
+    loss_error = reference.ulp_error(loss, reference.exact_loss(logit, 1.0, pos_weight=pos_weight), np.float32)
+    grad_error = reference.ulp_error(grad, reference.exact_grad(logit, 1.0, pos_weight=pos_weight), np.float32)
+    assert loss_error <= 1, f"loss {float(loss)!r}: {loss_error:.3g} ULP"
+    assert grad_error <= 1, f"gradient {float(grad)!r}: {grad_error:.3g} ULP"
+
+
+@pytest.mark.parametrize(
+    "z, y",
+    [(-88.7, 5e-324), (-12345.678, 5e-324), (-88.7, 1e-320)],
+)
+def test_float32_subnormal_label_huge_weight(z, y):
+    # y·|z| underflows in float64 before it is multiplied by w = 1e308.
+    logit = np.float32(z)
+    loss = stable.bce_with_logits(logit, y, pos_weight=1e308)
+    error = reference.ulp_error(loss, reference.exact_loss(logit, y, pos_weight=1e308), np.float32)
+    assert error <= 1, f"loss {float(loss)!r}: {error:.3g} ULP"
+
+
+def test_float16_weighted_loss_just_below_overflow():
+    # 7·0.3·31200 is 65519.99999999999757...: the float64 product rounds to 65520,
+    # the tie between 65504 and overflow, but the exact loss rounds to 65504.
+    z = np.float16(-31200)
+    exact = reference.exact_loss(z, 0.3, pos_weight=7.0)
+    assert exact < 65520
+    assert stable.bce_with_logits(z, 0.3, pos_weight=7.0) == np.float16(65504)
+    assert stable.bce_with_logits_and_grad(z, 0.3, pos_weight=7.0)[0] == np.float16(65504)
+
+
+@pytest.mark.parametrize(
+    "z, label, largest",
+    [
+        (-218364.45890968267, np.float16(0.3), np.finfo(np.float16).max),
+        (-4.861176608210111e38, np.float32(0.7), np.finfo(np.float32).max),
+    ],
+    ids=["float16", "float32"],
+)
+def test_unweighted_loss_just_below_overflow(z, label, largest):
+    # Python-float logits beyond the label dtype's range: y·|z| rounds in float64
+    # to max + ulp(max)/2, the overflow tie, while the exact loss lies below it.
+    exact = reference.exact_loss(z, label)
+    assert reference.round_to(exact, label.dtype) == largest
+    assert stable.bce_with_logits(z, label) == largest
+    assert stable.bce_with_logits_and_grad(z, label)[0] == largest
