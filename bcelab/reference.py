@@ -325,7 +325,9 @@ def _ulp_error_narrow(computed, exact, dtype):
     computed, exact = np.broadcast_arrays(np.asarray(computed), np.asarray(exact, dtype=object))
     shape = computed.shape
     computed, exact = computed.ravel(), exact.ravel()
-    exact64 = np.asarray(np.frompyfunc(float, 1, 1)(exact), dtype=object).astype(np.float64)
+    # An exact value beyond float64's range becomes inf here and takes the exact scalar path below.
+    with np.errstate(over="ignore"):
+        exact64 = np.asarray(np.frompyfunc(float, 1, 1)(exact), dtype=object).astype(np.float64)
     computed64 = computed.astype(np.float64)
     finite = np.isfinite(exact64) & np.isfinite(computed64)
 
@@ -362,10 +364,12 @@ def ulp_error(computed, exact, dtype):
     dtype = np.dtype(dtype)
     _format(dtype)
     if dtype == np.float64:
-        errors = np.frompyfunc(
-            lambda c, x: _ulp_error_scalar(c, x, dtype), 2, 1
-        )(np.asarray(computed), np.asarray(exact, dtype=object))
-        errors = np.asarray(errors, dtype=object).astype(np.float64)
+        # An error beyond float64's range (a huge value where a subnormal is exact) is reported as inf.
+        with np.errstate(over="ignore"):
+            errors = np.frompyfunc(
+                lambda c, x: _ulp_error_scalar(c, x, dtype), 2, 1
+            )(np.asarray(computed), np.asarray(exact, dtype=object))
+            errors = np.asarray(errors, dtype=object).astype(np.float64)
     else:
         errors = _ulp_error_narrow(computed, exact, dtype)
     if errors.ndim == 0:

@@ -1,6 +1,7 @@
 """Tests of bcelab.reference: exact values, correct rounding, spacing and ULP errors."""
 
 import math
+import warnings
 
 import mpmath
 import numpy as np
@@ -368,3 +369,21 @@ class TestUlpError:
         fast = reference.ulp_error(computed, exact, dtype)
         slow = np.array([reference._ulp_error_scalar(c, x, np.dtype(dtype)) for c, x in zip(computed, exact)])
         np.testing.assert_allclose(fast, slow, rtol=0, atol=2.0**-28)
+
+
+def test_ulp_error_exact_beyond_float64_silent():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            beyond = reference.ulp_error(np.float32(3e38), mp.mpf("1e400"), np.float32)
+            overflowed = reference.ulp_error(np.float32(np.inf), mp.mpf("1e400"), np.float32)
+    assert beyond == math.inf
+    assert overflowed == 0.0
+
+
+def test_ulp_error_beyond_float64_range_is_inf():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with np.errstate(all="raise"):
+            error = reference.ulp_error(np.float64(1e300), mp.mpf("5e-324"), np.float64)
+    assert error == math.inf
