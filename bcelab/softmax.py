@@ -474,7 +474,14 @@ def softmax_cross_entropy_with_logits(logits, labels, axis=-1):
             half = (parts.maximum / 2 - far_logits / 2) + parts.log_normalizer / 2
             terms = np.where(overflowed, 2 * (labels_array * half), terms)
 
-        loss = np.sum(terms, axis=axis)
+        # The terms are >= 0. Where their plain sum is finite, so is every partial sum,
+        # and the compensated sum keeps the error at about one rounding for any class
+        # count and memory layout (a plain np.sum along a non-last axis adds one
+        # term at a time). An infinite or NaN plain sum is already the right result.
+        plain = np.sum(terms, axis=axis, keepdims=True)
+        finite = np.isfinite(plain)
+        compensated = _compensated_sum(np.where(finite, terms, 0.0), axis)
+        loss = np.squeeze(np.where(finite, compensated, plain), axis=axis)
         loss = loss + 0.0  # turns -0.0 (from 1 * -(0.0) at a log-probability of 0) into +0.0
         return finish(loss, dtype)
 

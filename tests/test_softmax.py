@@ -636,3 +636,21 @@ class TestOverflowingDifferences:
     def test_float16_result_overflows_to_minus_inf(self):
         # log_softmax = -120000, beyond the float16 range (max 65504).
         np.testing.assert_array_equal(log_softmax(np.float16([60000, -60000])), np.float16([0.0, -inf]))
+
+
+@pytest.mark.parametrize("n_classes", [1000, 100_000])
+def test_soft_label_loss_along_axis_0_accurate(n_classes):
+    # A plain np.sum along a non-last axis adds one term at a time; the loss must not depend on it.
+    rng = np.random.default_rng(1)
+    z = rng.uniform(-3, 3, n_classes) + rng.uniform(5, 30)
+    y = rng.random(n_classes)
+    y /= y.sum()
+    along_axis_0 = softmax_cross_entropy_with_logits(np.stack([z, z], 1), np.stack([y, y], 1), axis=0)
+    along_last_axis = softmax_cross_entropy_with_logits(z, y)
+    assert along_axis_0[0] == along_axis_0[1]
+    assert ulp_error(along_axis_0[0], along_last_axis, np.float64) <= 1
+    if n_classes <= 1000:
+        log_probabilities, _ = exact_log_softmax(z)
+        with mp.workdps(60):
+            exact = -mp.fsum(mp.mpf(float(label)) * lp for label, lp in zip(y, log_probabilities))
+        assert ulp_error(along_axis_0[0], exact, np.float64) <= 4

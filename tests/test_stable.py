@@ -462,3 +462,22 @@ def test_unweighted_loss_just_below_overflow(z, label, largest):
     assert reference.round_to(exact, label.dtype) == largest
     assert stable.bce_with_logits(z, label) == largest
     assert stable.bce_with_logits_and_grad(z, label)[0] == largest
+
+
+@pytest.mark.parametrize(
+    "dtype, z, y, pos_weight",
+    [
+        (np.float16, 8.234, 1.0, 246930725.14346018),
+        (np.float16, 1.921, 1.0, 479324.7917680381),
+        (np.float32, 0.014224395, 1.0, 4.9599484105756126e38),
+        (np.float32, 34.514797, 0.99999994, 3.3221973735010216e53),
+    ],
+)
+def test_weighted_loss_just_below_overflow_finite(dtype, z, y, pos_weight):
+    # Each exact loss lies within 2^-53 relative below max + ulp(max)/2, so it rounds to max.
+    logits, labels = np.array([z], dtype), np.array([y], dtype)
+    exact = reference.exact_loss(float(logits[0]), float(labels[0]), pos_weight=pos_weight)
+    expected = reference.round_to(exact, dtype)
+    assert expected == np.finfo(dtype).max
+    assert stable.bce_with_logits(logits, labels, pos_weight=pos_weight)[0] == expected
+    assert stable.bce_with_logits_and_grad(logits, labels, pos_weight=pos_weight)[0][0] == expected
