@@ -391,6 +391,17 @@ def _write_loss(magnitude, log1p_term, labels, out, workspace):
     np.add(out, log1p_term, out=out)
 
 
+def _near_threshold(out, threshold, relative_band):
+    """Return the indices of the losses in ``out`` within ``relative_band`` of ``threshold`` (none if it is None)."""
+    if threshold is None:
+        return np.empty(0, dtype=np.intp)
+    band = threshold * relative_band
+    # The loss is >= 0, and fmax skips NaN; one reduction keeps the common case cheap.
+    if not np.fmax.reduce(out) >= threshold - band:
+        return np.empty(0, dtype=np.intp)
+    return np.flatnonzero(np.abs(out - threshold) <= band)
+
+
 def _correct_overflow_ties(z, y, out, workspace):
     """Recompute, on the compensated path, the losses near the overflow threshold of a float16 or float32 result.
 
@@ -405,14 +416,7 @@ def _correct_overflow_ties(z, y, out, workspace):
     y·|z| rounds to 65520.0 in float64. The compensated path rounds those
     elements to odd, so that the cast rounds their exact value once.
     """
-    threshold = workspace.overflow_threshold
-    if threshold is None:
-        return
-    # The loss is >= 0, and fmax skips NaN; one reduction keeps the common case cheap.
-    band = threshold * 2.0**-40
-    if not np.fmax.reduce(out) >= threshold - band:
-        return
-    index = np.flatnonzero(np.abs(out - threshold) <= band)
+    index = _near_threshold(out, workspace.overflow_threshold, 2.0**-40)
     if index.size == 0:
         return
     logits, labels = z[index], y[index]
@@ -431,13 +435,7 @@ def _settle_weighted_overflow(z, y, w, out, workspace):
     recomputed with the mpmath reference and rounded once to the result
     dtype, so the cast that follows is exact.
     """
-    threshold = workspace.narrow_overflow_threshold
-    if threshold is None:
-        return
-    band = threshold * 2.0**-45
-    if not np.fmax.reduce(out) >= threshold - band:
-        return
-    index = np.flatnonzero(np.abs(out - threshold) <= band)
+    index = _near_threshold(out, workspace.narrow_overflow_threshold, 2.0**-45)
     if index.size == 0:
         return
 
