@@ -238,7 +238,7 @@ def round_to_format(x, precision, min_exponent, max_exponent):
 
     # |x| = mantissa·2^exponent exactly; its leading bit has weight 2^top.
     top = exponent + bitcount - 1
-    # Far outside the range the answer is known without shifting huge integers:
+    # Far outside the range the result is known without shifting huge integers:
     # below a quarter of the smallest subnormal it rounds to 0, from 2^max on to inf.
     if top < min_exponent - precision - 1:
         return -0.0 if sign else 0.0

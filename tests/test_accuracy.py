@@ -391,8 +391,16 @@ def exact_bce(p, y, pos_weight=None):
         w = mp.mpf(1) if pos_weight is None else mp.mpf(float(pos_weight))
         if mp.isnan(p):
             return mp.mpf("nan")
-        positive = mp.mpf(0) if w * y == 0 else -(w * y) * (mp.log(p) if p > 0 else -mp.inf)
-        negative = mp.mpf(0) if y == 1 else -(1 - y) * (mp.log1p(-p) if p < 1 else -mp.inf)
+        # A term whose weight is 0 is absent, even where its logarithm is -inf.
+        positive = mp.mpf(0)
+        if w * y != 0:
+            log_p = mp.log(p) if p > 0 else -mp.inf
+            positive = -(w * y) * log_p
+
+        negative = mp.mpf(0)
+        if y != 1:
+            log_one_minus_p = mp.log1p(-p) if p < 1 else -mp.inf
+            negative = -(1 - y) * log_one_minus_p
         return positive + negative
 
 
